@@ -1,0 +1,145 @@
+import { Command, CommanderError, Option } from 'commander';
+import { answerFields, answerKeys, type AnswerKey } from './config/fields.js';
+import type { GlobalOptions } from './engine/context.js';
+
+/**
+ * Commander wiring only. Commands are imported lazily so `--help` loads nothing else; every error
+ * becomes an exit code here, the only place that ends the process.
+ *   0 ok · 1 a step failed · 2 bad usage or input · 3 doctor found problems · 130 cancelled
+ */
+
+declare const __PACKAGE_VERSION__: string | undefined;
+const VERSION = typeof __PACKAGE_VERSION__ === 'string' ? __PACKAGE_VERSION__ : 'dev';
+
+function addAnswerOptions(cmd: Command): Command {
+  for (const key of answerKeys) {
+    const f = answerFields[key];
+    const def = 'defaultValue' in f ? ` (default: ${f.defaultValue})` : 'defaultNote' in f ? ` (default: ${f.defaultNote})` : '';
+    cmd.addOption(new Option(f.flag, `${f.description}${def} [env: ${f.env.join(', ')}]`));
+  }
+  return cmd;
+}
+
+function answersFrom(opts: Record<string, unknown>): Partial<Record<AnswerKey, string | undefined>> {
+  const out: Partial<Record<AnswerKey, string | undefined>> = {};
+  for (const key of answerKeys) {
+    const v = opts[key];
+    if (typeof v === 'string') out[key] = v;
+  }
+  return out;
+}
+
+type Outcome = { result: unknown; exitCode: number };
+
+async function execute(opts: GlobalOptions, fn: (base: import('./engine/context.js').Base, signal: AbortSignal) => Promise<Outcome>): Promise<never> {
+  const { createBase } = await import('./engine/context.js');
+  const { isCliError, ExitCode } = await import('./engine/errors.js');
+  const base = createBase(opts);
+  const controller = new AbortController();
+  let interrupts = 0;
+  const onSigint = () => {
+    interrupts++;
+    if (interrupts === 1) {
+      base.log.warn('Interrupted: finishing what is running, then stopping (Ctrl-C again to quit at once).');
+      controller.abort();
+    } else {
+      base.log.warn('Quitting now. Anything a child process was doing may be incomplete; re-run `azure-mlops init` to resume.');
+      exit(ExitCode.cancelled);
+    }
+  };
+  process.on('SIGINT', onSigint);
+  let code: number;
+  try {
+    const { result, exitCode } = await fn(base, controller.signal);
+    if (opts.json) base.io.stdout.write(`${base.redactor.redact(JSON.stringify(result, null, 2))}\n`);
+    code = exitCode;
+  } catch (e) {
+    code = isCliError(e) ? e.exitCode : ExitCode.stepFailed;
+    const message = e instanceof Error ? e.message : String(e);
+    const fix = isCliError(e) ? e.fix : undefined;
+    base.log.error(message);
+    if (fix) base.log.hint(`  ${base.log.c.bold('fix:')} ${fix}`);
+    if (!isCliError(e) && opts.verbose && e instanceof Error && e.stack) base.log.debug(e.stack);
+    if (opts.json) {
+      base.io.stdout.write(`${base.redactor.redact(JSON.stringify({ ok: false, exitCode: code, error: { message, ...(fix ? { fix } : {}) } }, null, 2))}\n`);
+    }
+  }
+  return exit(code);
+}
+
+function exit(code: number): never {
+  // Let stdout drain (pipes are asynchronous) before ending the process.
+  process.stdout.write('', () => process.exit(code));
+  return undefined as never;
+}
+
+export function buildProgram(): Command {
+  const program = new Command('azure-mlops')
+    .description(
+      'Bootstrap an MLOps system on Azure: ML workspace, AKS behind an internal load balancer, self-hosted\n' +
+        'agents and a multi-stage Azure Pipeline that trains, registers, deploys and smoke-tests a model.',
+    )
+    .version(VERSION, '-V, --version')
+    .option('-y, --yes', 'answer yes to every confirmation (implies --non-interactive)')
+    .option('--non-interactive', 'never prompt: a missing answer is an error (also when CI is set or stdin is not a TTY)')
+    .option('--json', 'print one machine-readable JSON result on stdout; human text goes to stderr')
+    .option('--config <file>', 'JSON file of answers, e.g. {"prefix":"mlops01"} [env: AZURE_MLOPS_CONFIG]')
+    .option('--state-dir <dir>', 'state, logs and terraform working dir (default: .azure-mlops) [env: AZURE_MLOPS_STATE_DIR]')
+    .option('--verbose', 'show every command run (secrets shown as ***)')
+    .option('--no-color', 'plain output (also when NO_COLOR is set)')
+    .showHelpAfterError('(run azure-mlops --help for usage)')
+    .exitOverride();
+
+  const initCmd = addAnswerOptions(
+    program
+      .command('init', { isDefault: true })
+      .description('set everything up, step by step (the default command); re-run to resume or check')
+      .option('--dry-run', 'print the plan (with exact az/terraform command lines) and change nothing'),
+  ).action(async (_o, cmd: Command) => {
+    const opts = cmd.optsWithGlobals();
+    await execute(opts, async (base, signal) => {
+      const { runInit } = await import('./commands/init.js');
+      const report = await runInit({ ...opts, answers: answersFrom(opts) }, base, signal);
+      return { result: { command: opts.dryRun ? 'plan' : 'init', ...report }, exitCode: 0 };
+    });
+  });
+
+  addAnswerOptions(program.command('plan').description('show what init would do, changing nothing (= init --dry-run)')).action(async (_o, cmd: Command) => {
+    const opts = { ...cmd.optsWithGlobals(), dryRun: true };
+    await execute(opts, async (base, signal) => {
+      const { runInit } = await import('./commands/init.js');
+      const report = await runInit({ ...opts, answers: answersFrom(opts) }, base, signal);
+      return { result: { command: 'plan', ...report }, exitCode: 0 };
+    });
+  });
+
+  addAnswerOptions(program.command('doctor').description('check the environment and what was deployed; print how to fix each gap (exit 3 when something is missing)')).action(
+    async (_o, cmd: Command) => {
+      const opts = cmd.optsWithGlobals();
+      await execute(opts, async (base, signal) => {
+        const { runDoctor } = await import('./commands/doctor.js');
+        const report = await runDoctor({ ...opts, answers: answersFrom(opts) }, base, signal);
+        return { result: { command: 'doctor', ...report }, exitCode: report.ok ? 0 : 3 };
+      });
+    },
+  );
+  void initCmd;
+  return program;
+}
+
+export async function main(argv: string[]): Promise<void> {
+  const program = buildProgram();
+  try {
+    await program.parseAsync(argv);
+  } catch (e) {
+    if (e instanceof CommanderError) {
+      const ok = e.code === 'commander.helpDisplayed' || e.code === 'commander.version' || e.code === 'commander.help' || e.exitCode === 0;
+      exit(ok ? 0 : 2);
+      return;
+    }
+    throw e;
+  }
+}
+
+// Tests import buildProgram() to compare --help with the README; they set AZURE_MLOPS_NO_MAIN.
+if (!process.env.AZURE_MLOPS_NO_MAIN) await main(process.argv);

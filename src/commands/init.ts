@@ -1,0 +1,35 @@
+import { join } from 'node:path';
+import { mkdir } from 'node:fs/promises';
+import { createContext, type Base, type GlobalOptions } from '../engine/context.js';
+import { runSteps, type RunReport } from '../engine/runner.js';
+import { ensureStateDir } from '../engine/state.js';
+import type { AnswerKey } from '../config/fields.js';
+import { steps } from '../steps/index.js';
+
+/** Answers `init` cannot run without (the rest have defaults or are discovered). */
+export const INIT_REQUIRED: readonly AnswerKey[] = ['prefix', 'location', 'org', 'project'];
+
+export interface InitOptions extends GlobalOptions {
+  answers: Partial<Record<AnswerKey, string | undefined>>;
+}
+
+/**
+ * `azure-mlops init` (and `plan` = `init --dry-run`): walks every step of the README.
+ * A dry run changes nothing, not even the state dir.
+ */
+export async function runInit(opts: InitOptions, base: Base, signal: AbortSignal): Promise<RunReport> {
+  const ctx = await createContext(base, opts, { flags: opts.answers, required: INIT_REQUIRED, signal });
+  const mode = opts.dryRun ? 'dry-run' : 'apply';
+  if (mode === 'apply') {
+    await ensureStateDir(ctx.run.stateDir);
+    const logs = join(ctx.run.stateDir, 'logs');
+    await mkdir(logs, { recursive: true, mode: 0o700 });
+    ctx.log.teeTo(join(logs, `init-${new Date().toISOString().replace(/[:.]/g, '-')}.log`));
+  }
+  ctx.log.info(ctx.log.c.bold(`azure-mlops ${opts.dryRun ? 'plan' : 'init'}`) + ctx.log.c.dim(` — prefix ${ctx.answers.get('prefix')}, ${ctx.answers.get('location')}, ${ctx.answers.get('org')}/${ctx.answers.get('project')}`));
+  try {
+    return await runSteps(steps, ctx, mode);
+  } finally {
+    ctx.ui.dispose();
+  }
+}

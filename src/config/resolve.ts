@@ -1,0 +1,185 @@
+import { readFile } from 'node:fs/promises';
+import { answerFields, answerKeys, flagName, howToSet, PAT_ENV, type AnswerKey } from './fields.js';
+import { answersSchema, type Answers } from './schema.js';
+import { azureRegions } from './regions.js';
+import { UsageError } from '../engine/errors.js';
+import type { Ui } from '../ui/prompts.js';
+
+/**
+ * Answer resolution: flag > env (AZURE_MLOPS_<NAME>, ARM_SUBSCRIPTION_ID) > config file > saved
+ * state > default > prompt. Every value is validated where it came from, so an error names the
+ * flag, the env var or the file to fix.
+ */
+
+export type AnswerSource = 'flag' | 'env' | 'config' | 'state' | 'default' | 'prompt';
+
+export class AnswerSet {
+  constructor(
+    private readonly values: Partial<Answers>,
+    private readonly sources: Partial<Record<AnswerKey, string>> = {},
+  ) {}
+
+  /** The answer, or a UsageError (exit 2) naming its flag and env var. */
+  get<K extends AnswerKey>(key: K): Answers[K] {
+    const v = this.values[key];
+    if (v === undefined) throw missingAnswer([key]);
+    return v as Answers[K];
+  }
+
+  maybe<K extends AnswerKey>(key: K): Answers[K] | undefined {
+    return this.values[key] as Answers[K] | undefined;
+  }
+
+  has(key: AnswerKey): boolean {
+    return this.values[key] !== undefined;
+  }
+
+  sourceOf(key: AnswerKey): string | undefined {
+    return this.sources[key];
+  }
+
+  /** Non-secret answers, for the state file and --json. */
+  toRecord(): Record<string, string | number> {
+    const out: Record<string, string | number> = {};
+    for (const k of answerKeys) {
+      const v = this.values[k];
+      if (v !== undefined) out[k] = v as string | number;
+    }
+    return out;
+  }
+}
+
+export function missingAnswer(keys: AnswerKey[]): UsageError {
+  const lines = keys.map((k) => `  ${flagName(k)} (env ${answerFields[k].env.join(' or ')}): ${answerFields[k].description}`);
+  return new UsageError(
+    `Missing ${keys.length === 1 ? 'an answer' : `${keys.length} answers`} needed in non-interactive mode:\n${lines.join('\n')}`,
+    `Pass ${keys.map((k) => flagName(k)).join(', ')} (or set the env vars, or put them in --config <file>).`,
+  );
+}
+
+export interface ResolveInput {
+  /** Commander option values keyed by answer key (undefined when not given). */
+  flags: Partial<Record<AnswerKey, string | number | undefined>>;
+  env: NodeJS.ProcessEnv;
+  configFile?: string | undefined;
+  saved: Record<string, string | number | boolean>;
+  /** Where the saved answers live, for messages. */
+  stateFile: string;
+  /** Answers this command cannot run without. */
+  required: readonly AnswerKey[];
+  interactive: boolean;
+  ui?: Ui;
+}
+
+const fieldSchemas = answersSchema.shape;
+
+function validateOne(key: AnswerKey, raw: unknown, where: string): unknown {
+  const r = fieldSchemas[key].safeParse(raw);
+  if (r.success) return r.data;
+  const msg = r.error.issues[0]?.message ?? 'invalid value';
+  throw new UsageError(`Invalid ${flagName(key)} ${where}: ${msg}`, `Fix it with ${howToSet(key)}.`);
+}
+
+/** Reads the --config file: JSON with answer keys (camelCase or the flag's kebab-case). */
+export async function readConfigFile(path: string): Promise<Record<string, unknown>> {
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (e) {
+    throw new UsageError(`Cannot read the config file ${path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`, 'Check the path given to --config (env AZURE_MLOPS_CONFIG).');
+  }
+  let data: unknown;
+  try {
+    data = JSON.parse(text);
+  } catch (e) {
+    throw new UsageError(`The config file ${path} is not valid JSON: ${(e as Error).message}`, 'Fix the file given to --config (env AZURE_MLOPS_CONFIG); it is a JSON object like {"prefix": "mlops01", "location": "westeurope"}.');
+  }
+  if (!data || typeof data !== 'object' || Array.isArray(data)) {
+    throw new UsageError(`The config file ${path} must hold a JSON object of answers.`, 'Example: {"prefix": "mlops01", "location": "westeurope"} (--config / AZURE_MLOPS_CONFIG).');
+  }
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(data)) {
+    if (/^(pat|token|password|secret|clientSecret|devopsPat)$/i.test(k)) {
+      throw new UsageError(`The config file ${path} contains '${k}': secrets never go into files.`, `Remove it; give the PAT through ${PAT_ENV} or --pat-stdin.`);
+    }
+    const key = answerKeys.find((a) => a === k || flagName(a).slice(2) === k);
+    if (!key) {
+      throw new UsageError(`The config file ${path} has an unknown key '${k}'.`, `Fix the file given to --config (env AZURE_MLOPS_CONFIG); known keys: ${answerKeys.join(', ')}.`);
+    }
+    out[key] = v;
+  }
+  return out;
+}
+
+export async function resolveAnswers(input: ResolveInput): Promise<AnswerSet> {
+  const config = input.configFile ? await readConfigFile(input.configFile) : {};
+  const values: Partial<Record<AnswerKey, unknown>> = {};
+  const sources: Partial<Record<AnswerKey, string>> = {};
+
+  for (const key of answerKeys) {
+    const field = answerFields[key];
+    const flag = input.flags[key];
+    if (flag !== undefined) {
+      values[key] = validateOne(key, flag, `'${flag}'`);
+      sources[key] = 'flag';
+      continue;
+    }
+    const envName = field.env.find((e) => input.env[e] !== undefined && input.env[e] !== '');
+    if (envName) {
+      values[key] = validateOne(key, input.env[envName], `(from ${envName}='${input.env[envName]}')`);
+      sources[key] = `env ${envName}`;
+      continue;
+    }
+    if (config[key] !== undefined) {
+      values[key] = validateOne(key, config[key], `(from '${key}' in ${input.configFile})`);
+      sources[key] = 'config';
+      continue;
+    }
+    if (input.saved[key] !== undefined) {
+      values[key] = validateOne(key, input.saved[key], `(saved in ${input.stateFile} by an earlier run)`);
+      sources[key] = 'state';
+      continue;
+    }
+    if ('defaultValue' in field) {
+      values[key] = validateOne(key, field.defaultValue, '(default)');
+      sources[key] = 'default';
+    }
+  }
+
+  // A state dir belongs to one deployment: a different prefix would silently create a second one.
+  const savedPrefix = input.saved.prefix;
+  if (savedPrefix !== undefined && values.prefix !== undefined && values.prefix !== savedPrefix) {
+    throw new UsageError(
+      `${input.stateFile} belongs to the deployment with prefix '${savedPrefix}', but ${sources.prefix} says '${String(values.prefix)}'.`,
+      `Use --prefix ${String(savedPrefix)} to continue that deployment, or --state-dir <new dir> (env AZURE_MLOPS_STATE_DIR) for a new one.`,
+    );
+  }
+
+  const missing = input.required.filter((k) => values[k] === undefined);
+  if (missing.length) {
+    if (!input.interactive || !input.ui) throw missingAnswer(missing);
+    for (const key of missing) {
+      values[key] = await promptFor(key, input.ui);
+      sources[key] = 'prompt';
+    }
+  }
+
+  // The repository defaults to the project's name (Azure DevOps creates one like that too).
+  if (values.repo === undefined && values.project !== undefined) {
+    values.repo = values.project;
+    sources.repo = 'default';
+  }
+  return new AnswerSet(values as Partial<Answers>, sources);
+}
+
+async function promptFor(key: AnswerKey, ui: Ui): Promise<unknown> {
+  const field = answerFields[key];
+  if (key === 'location') return validateOne(key, await ui.search(`Azure region (${flagName(key)})`, azureRegions), '(prompt)');
+  const raw = await ui.input(`${field.description} (${flagName(key)})`, {
+    validate: (v) => {
+      const r = fieldSchemas[key].safeParse(v);
+      return r.success ? true : (r.error.issues[0]?.message ?? 'invalid');
+    },
+  });
+  return validateOne(key, raw, '(prompt)');
+}

@@ -1,0 +1,139 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { AzAdapter } from '../adapters/az.js';
+import { ProcessRunner } from '../adapters/process.js';
+import { SshAdapter } from '../adapters/ssh.js';
+import { ToolsAdapter } from '../adapters/tools.js';
+import { PAT_ENV, type AnswerKey } from '../config/fields.js';
+import { resolveAnswers } from '../config/resolve.js';
+import { colorEnabled } from '../ui/colors.js';
+import { Logger } from '../ui/logger.js';
+import { Ui } from '../ui/prompts.js';
+import { Redactor } from '../ui/redact.js';
+import { StateStore, STATE_FILE } from './state.js';
+import type { Context, RunFlags } from './types.js';
+
+/** The global options every command accepts (see src/cli.ts). */
+export interface GlobalOptions {
+  yes?: boolean;
+  nonInteractive?: boolean;
+  json?: boolean;
+  config?: string;
+  stateDir?: string;
+  verbose?: boolean;
+  color?: boolean;
+  dryRun?: boolean;
+}
+
+/** Where a command's output and input go; tests pass their own. */
+export interface Io {
+  stdout: NodeJS.WriteStream;
+  stderr: NodeJS.WriteStream;
+  stdin: NodeJS.ReadStream;
+  env: NodeJS.ProcessEnv;
+  cwd: string;
+}
+
+export const defaultIo = (): Io => ({ stdout: process.stdout, stderr: process.stderr, stdin: process.stdin, env: process.env, cwd: process.cwd() });
+
+declare const __PACKAGE_VERSION__: string | undefined;
+export const TOOL_VERSION = typeof __PACKAGE_VERSION__ === 'string' ? __PACKAGE_VERSION__ : 'dev';
+
+/** The installed package's root (holds terraform/, devops_pipelines/, templates/). */
+export function packageRoot(): string {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  for (let i = 0; i < 6; i++) {
+    const pkg = join(dir, 'package.json');
+    if (existsSync(pkg)) {
+      try {
+        if ((JSON.parse(readFileSync(pkg, 'utf8')) as { name?: string }).name === 'azure-mlops') return dir;
+      } catch {
+        // keep looking
+      }
+    }
+    dir = dirname(dir);
+  }
+  throw new Error('cannot find the azure-mlops package root');
+}
+
+const truthy = (v: string | undefined) => v !== undefined && v !== '' && v !== '0' && v.toLowerCase() !== 'false';
+
+/** Non-interactive when --yes/--non-interactive, when CI is set, or stdin is not a TTY. */
+export function isInteractive(opts: GlobalOptions, io: Io): boolean {
+  return !opts.yes && !opts.nonInteractive && !truthy(io.env.CI) && Boolean(io.stdin.isTTY);
+}
+
+/** Env vars whose values are secrets wherever they came from: registered for redaction at start-up. */
+const SECRET_ENV = [PAT_ENV, 'ARM_CLIENT_SECRET', 'AZURE_CLIENT_SECRET', 'TF_VAR_devops_pat', 'SYSTEM_ACCESSTOKEN'];
+
+export interface Base {
+  log: Logger;
+  ui: Ui;
+  redactor: Redactor;
+  run: RunFlags;
+  io: Io;
+}
+
+/** Logger, UI, redactor and run flags: what even a failing argument parse needs. */
+export function createBase(opts: GlobalOptions, io: Io = defaultIo()): Base {
+  const redactor = new Redactor();
+  for (const k of SECRET_ENV) redactor.add(io.env[k]);
+  const json = Boolean(opts.json);
+  const color = colorEnabled(json ? io.stderr : io.stdout, io.env, opts.color === false);
+  const log = new Logger({ out: io.stdout, err: io.stderr, color, verbose: Boolean(opts.verbose), json, redactor });
+  const interactive = isInteractive(opts, io);
+  const ui = new Ui(interactive, log, Boolean(io.stderr.isTTY) && !json, io.stderr);
+  const stateDir = resolve(io.cwd, opts.stateDir ?? io.env.AZURE_MLOPS_STATE_DIR ?? '.azure-mlops');
+  const run: RunFlags = {
+    dryRun: Boolean(opts.dryRun),
+    yes: Boolean(opts.yes),
+    interactive,
+    json,
+    verbose: Boolean(opts.verbose),
+    stateDir,
+    cwd: io.cwd,
+    homeDir: io.env.HOME || homedir(),
+    packageRoot: packageRoot(),
+    toolVersion: TOOL_VERSION,
+  };
+  return { log, ui, redactor, run, io };
+}
+
+export interface ContextOptions {
+  flags: Partial<Record<AnswerKey, string | number | undefined>>;
+  required: readonly AnswerKey[];
+  signal: AbortSignal;
+}
+
+/** Loads state, resolves answers (validating them) and wires the adapters. */
+export async function createContext(base: Base, opts: GlobalOptions, co: ContextOptions): Promise<Context> {
+  const { log, ui, redactor, run, io } = base;
+  const state = await StateStore.load(run.stateDir, run.toolVersion, redactor);
+  const answers = await resolveAnswers({
+    flags: co.flags,
+    env: io.env,
+    configFile: opts.config ?? (io.env.AZURE_MLOPS_CONFIG || undefined),
+    saved: state.data.answers,
+    stateFile: join(run.stateDir, STATE_FILE),
+    required: co.required,
+    interactive: run.interactive,
+    ui,
+  });
+  const proc = new ProcessRunner(log, redactor, io.env);
+  return {
+    answers,
+    state,
+    log,
+    ui,
+    proc,
+    az: new AzAdapter(proc),
+    tools: new ToolsAdapter(proc),
+    ssh: new SshAdapter(proc, run.homeDir),
+    redactor,
+    run,
+    env: io.env,
+    signal: co.signal,
+  };
+}

@@ -1,0 +1,179 @@
+import { mkdir, readFile, rename, writeFile, chmod, open } from 'node:fs/promises';
+import { join } from 'node:path';
+import { z } from 'zod';
+import { UsageError } from './errors.js';
+import type { Redactor } from '../ui/redact.js';
+
+/**
+ * `<state-dir>/state.json`: the answers, what each step found or created, terraform outputs.
+ * Never a secret (every write is checked against the redactor), written atomically
+ * (temp file + rename) with mode 0600. The state dir gets a `.gitignore` of `*`.
+ */
+
+export const resourceSchema = z.object({
+  kind: z.string(),
+  id: z.string(),
+  name: z.string(),
+  /** false: it existed before; destroy keeps it. */
+  createdByUs: z.boolean(),
+  step: z.string(),
+  at: z.string(),
+  /** Extra non-secret coordinates needed to find it again (project id, app id…). */
+  meta: z.record(z.string(), z.string()).optional(),
+});
+export type ResourceRecord = z.infer<typeof resourceSchema>;
+
+const stepRecordSchema = z.object({
+  status: z.enum(['done', 'failed']),
+  at: z.string(),
+  summary: z.string().optional(),
+});
+
+export const stateSchema = z.object({
+  version: z.literal(1),
+  toolVersion: z.string(),
+  createdAt: z.string(),
+  updatedAt: z.string(),
+  answers: z.record(z.string(), z.union([z.string(), z.number(), z.boolean()])),
+  steps: z.record(z.string(), stepRecordSchema),
+  /** Per-step data other steps read (ids, object ids, tenant…). */
+  data: z.record(z.string(), z.record(z.string(), z.unknown())),
+  resources: z.array(resourceSchema),
+  outputs: z.record(z.string(), z.unknown()),
+  history: z.array(z.object({ at: z.string(), event: z.string(), detail: z.string().optional() })),
+});
+export type StateData = z.infer<typeof stateSchema>;
+
+export const STATE_FILE = 'state.json';
+
+export function emptyState(toolVersion: string): StateData {
+  const now = new Date().toISOString();
+  return { version: 1, toolVersion, createdAt: now, updatedAt: now, answers: {}, steps: {}, data: {}, resources: [], outputs: {}, history: [] };
+}
+
+export class StateStore {
+  private writing: Promise<void> = Promise.resolve();
+
+  private constructor(
+    readonly dir: string,
+    private state: StateData,
+    private readonly redactor: Redactor,
+    /** false until the first save: doctor/plan never create the state dir. */
+    private exists: boolean,
+  ) {}
+
+  static async load(dir: string, toolVersion: string, redactor: Redactor): Promise<StateStore> {
+    const file = join(dir, STATE_FILE);
+    let text: string;
+    try {
+      text = await readFile(file, 'utf8');
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'ENOENT') return new StateStore(dir, emptyState(toolVersion), redactor, false);
+      throw new UsageError(`Cannot read ${file}: ${(e as Error).message}`, 'Fix its permissions, or pass another --state-dir (env AZURE_MLOPS_STATE_DIR).');
+    }
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(text);
+    } catch {
+      throw new UsageError(`${file} is not valid JSON.`, `Move it away (it will be recreated) or pass another --state-dir.`);
+    }
+    const result = stateSchema.safeParse(parsed);
+    if (!result.success) {
+      throw new UsageError(`${file} does not look like an azure-mlops state file (${result.error.issues[0]?.path.join('.')}: ${result.error.issues[0]?.message}).`, 'Move it away or pass another --state-dir.');
+    }
+    return new StateStore(dir, result.data, redactor, true);
+  }
+
+  get data(): Readonly<StateData> {
+    return this.state;
+  }
+
+  get persisted(): boolean {
+    return this.exists;
+  }
+
+  stepData<T extends Record<string, unknown>>(step: string): Partial<T> {
+    return (this.state.data[step] ?? {}) as Partial<T>;
+  }
+
+  async setStepData(step: string, values: Record<string, unknown>): Promise<void> {
+    this.state.data[step] = { ...(this.state.data[step] ?? {}), ...values };
+    await this.save();
+  }
+
+  async markStep(step: string, status: 'done' | 'failed', summary?: string): Promise<void> {
+    this.state.steps[step] = { status, at: new Date().toISOString(), ...(summary ? { summary } : {}) };
+    await this.save();
+  }
+
+  async setAnswers(answers: Record<string, string | number | boolean | undefined>): Promise<void> {
+    for (const [k, v] of Object.entries(answers)) if (v !== undefined) this.state.answers[k] = v;
+    await this.save();
+  }
+
+  async setOutputs(outputs: Record<string, unknown>): Promise<void> {
+    this.state.outputs = outputs;
+    await this.save();
+  }
+
+  resource(kind: string, name?: string): ResourceRecord | undefined {
+    return this.state.resources.find((r) => r.kind === kind && (name === undefined || r.name === name));
+  }
+
+  /** Records an object a step found or created (one record per kind+name; `createdByUs` is sticky). */
+  async recordResource(r: Omit<ResourceRecord, 'at'>): Promise<void> {
+    const existing = this.state.resources.find((x) => x.kind === r.kind && x.name === r.name);
+    if (existing) {
+      existing.id = r.id;
+      existing.createdByUs = existing.createdByUs || r.createdByUs;
+      if (r.meta) existing.meta = { ...existing.meta, ...r.meta };
+    } else {
+      this.state.resources.push({ ...r, at: new Date().toISOString() });
+    }
+    await this.save();
+  }
+
+  async forgetResource(kind: string, name: string): Promise<void> {
+    this.state.resources = this.state.resources.filter((x) => !(x.kind === kind && x.name === name));
+    await this.save();
+  }
+
+  async addHistory(event: string, detail?: string): Promise<void> {
+    this.state.history.push({ at: new Date().toISOString(), event, ...(detail ? { detail } : {}) });
+    await this.save();
+  }
+
+  /** Serialised, atomic, 0600. Refuses to write if a registered secret would land on disk. */
+  save(): Promise<void> {
+    const next = this.writing.then(() => this.write());
+    this.writing = next.catch(() => undefined);
+    return next;
+  }
+
+  private async write(): Promise<void> {
+    this.state.updatedAt = new Date().toISOString();
+    const text = `${JSON.stringify(this.state, null, 2)}\n`;
+    if (this.redactor.redact(text) !== text) {
+      throw new Error('refusing to write a secret into the state file (this is a bug in azure-mlops; please report it)');
+    }
+    await ensureStateDir(this.dir);
+    const file = join(this.dir, STATE_FILE);
+    const tmp = `${file}.${process.pid}.tmp`;
+    const fh = await open(tmp, 'w', 0o600);
+    try {
+      await fh.writeFile(text);
+      await fh.sync();
+    } finally {
+      await fh.close();
+    }
+    await rename(tmp, file);
+    await chmod(file, 0o600);
+    this.exists = true;
+  }
+}
+
+/** Creates the state dir (0700) with a .gitignore so nothing in it is ever committed. */
+export async function ensureStateDir(dir: string): Promise<void> {
+  await mkdir(dir, { recursive: true, mode: 0o700 });
+  await writeFile(join(dir, '.gitignore'), '# azure-mlops state: never commit\n*\n', { flag: 'w', mode: 0o644 });
+}

@@ -1,0 +1,99 @@
+import type { AnswerSet } from '../config/resolve.js';
+import type { AzAdapter } from '../adapters/az.js';
+import type { ProcessRunner } from '../adapters/process.js';
+import type { SshAdapter } from '../adapters/ssh.js';
+import type { ToolsAdapter } from '../adapters/tools.js';
+import type { Logger } from '../ui/logger.js';
+import type { Ui } from '../ui/prompts.js';
+import type { Redactor } from '../ui/redact.js';
+import type { StateStore } from './state.js';
+
+export type StepId =
+  | 'tools'
+  | 'ssh-key'
+  | 'azure-login'
+  | 'service-principal'
+  | 'devops-project'
+  | 'agent-pool'
+  | 'extension'
+  | 'terraform'
+  | 'service-connection'
+  | 'variable-group'
+  | 'repository'
+  | 'pipeline';
+
+export type CheckStatus = 'ok' | 'missing' | 'warning' | 'skipped';
+
+export interface CheckResult {
+  status: CheckStatus;
+  /** One line: what was found. */
+  summary: string;
+  /** One line: the command or flag that fixes it (missing / warning). */
+  fix?: string;
+  details?: string[];
+  /** Non-secret facts the engine saves as this step's state data when the step is satisfied. */
+  record?: Record<string, unknown>;
+}
+
+export type ChangeAction = 'create' | 'update' | 'delete' | 'run' | 'set' | 'install' | 'manual';
+
+/** One thing apply() will do. `commands` are the exact command lines, secrets shown as ***. */
+export interface Change {
+  action: ChangeAction;
+  what: string;
+  commands?: string[];
+  details?: string[];
+  /** Values apply() needs (never secrets: plans are printed and returned by --json). */
+  record?: Record<string, unknown>;
+}
+
+/** How the whole run behaves (from the global flags). */
+export interface RunFlags {
+  dryRun: boolean;
+  yes: boolean;
+  interactive: boolean;
+  json: boolean;
+  verbose: boolean;
+  stateDir: string;
+  cwd: string;
+  homeDir: string;
+  /** Root of the installed package (terraform/, devops_pipelines/, templates/ live here). */
+  packageRoot: string;
+  toolVersion: string;
+}
+
+/** Everything a step may use. Steps declare the subset they need with Pick<Context, ...>. */
+export interface Context {
+  answers: AnswerSet;
+  state: StateStore;
+  log: Logger;
+  ui: Ui;
+  proc: ProcessRunner;
+  az: AzAdapter;
+  tools: ToolsAdapter;
+  ssh: SshAdapter;
+  redactor: Redactor;
+  run: RunFlags;
+  env: NodeJS.ProcessEnv;
+  /** Aborted on Ctrl-C: long waits and child processes watch it. */
+  signal: AbortSignal;
+}
+
+/**
+ * A README step as code. `check` never changes anything (doctor runs it alone); `plan` assembles
+ * what `apply` would do without side effects (it may throw a UsageError when the step cannot
+ * proceed without input); `apply` is idempotent; the engine re-checks after it.
+ */
+export interface Step<C = Context> {
+  id: StepId;
+  title: string;
+  dependsOn: readonly StepId[];
+  check(ctx: C): Promise<CheckResult>;
+  plan(ctx: C, found: CheckResult): Promise<Change[]>;
+  apply(ctx: C, changes: Change[]): Promise<void>;
+}
+
+/** Declares a step with a narrow context; the engine passes the full one. */
+export function defineStep<K extends keyof Context>(step: Step<Pick<Context, K>>): Step<Context> {
+  return step as unknown as Step<Context>;
+}

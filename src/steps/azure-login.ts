@@ -1,0 +1,117 @@
+import { AzError, type AzAccount } from '../adapters/az.js';
+import { formatCommand } from '../adapters/process.js';
+import { StepError, UsageError } from '../engine/errors.js';
+import { defineStep, type Change, type CheckResult, type Context } from '../engine/types.js';
+import { howToSet } from '../config/fields.js';
+
+/**
+ * README: "az login", "az account list -o table", "az account set -s {subscriptionId}".
+ * The subscription is pinned in state on the first run, so a later change of az's default
+ * subscription never redirects a re-run to another subscription.
+ */
+type Ctx = Pick<Context, 'az' | 'answers' | 'state' | 'ui' | 'log'>;
+
+export const LOGIN_FIX = 'Run `az login` (in CI: `az login --service-principal ...`, `--identity`, or the AzureCLI task), then re-run.';
+
+/** The subscription this deployment wants: the answer, else the one pinned by an earlier run. */
+function wanted(ctx: Ctx): string | undefined {
+  return ctx.answers.maybe('subscription') ?? (ctx.state.stepData<{ subscriptionId: string }>('azure-login').subscriptionId);
+}
+
+function matches(acc: AzAccount, want: string): boolean {
+  return acc.id.toLowerCase() === want.toLowerCase() || acc.name.toLowerCase() === want.toLowerCase();
+}
+
+export async function currentAccount(ctx: Pick<Context, 'az'>): Promise<AzAccount | undefined> {
+  try {
+    return await ctx.az.account();
+  } catch (e) {
+    if (e instanceof AzError && e.kind === 'not-logged-in') return undefined;
+    throw e;
+  }
+}
+
+function describe(acc: AzAccount): string {
+  return `${acc.name} (${acc.id})${acc.user?.name ? ` as ${acc.user.name}` : ''}`;
+}
+
+export const azureLoginStep = defineStep<'az' | 'answers' | 'state' | 'ui' | 'log'>({
+  id: 'azure-login',
+  title: 'Azure sign-in and subscription',
+  dependsOn: ['tools'],
+  async check(ctx): Promise<CheckResult> {
+    const acc = await currentAccount(ctx);
+    if (!acc) return { status: 'missing', summary: 'not signed in to Azure', fix: LOGIN_FIX };
+    const want = wanted(ctx);
+    if (want && !matches(acc, want)) {
+      return { status: 'missing', summary: `az is on subscription ${describe(acc)}, this deployment uses ${want}`, fix: `az account set --subscription ${want}` };
+    }
+    if (acc.state && acc.state !== 'Enabled') {
+      return { status: 'missing', summary: `subscription ${describe(acc)} is ${acc.state}`, fix: 'Use an enabled subscription (--subscription) or re-enable it in the Azure portal.' };
+    }
+    if (!want && ctx.ui.interactive && (await ctx.az.accounts()).filter((a) => a.state === 'Enabled').length > 1) {
+      return { status: 'missing', summary: `signed in; choose the subscription (current: ${describe(acc)})`, fix: `pass ${howToSet('subscription')}` };
+    }
+    return { status: 'ok', summary: describe(acc), record: { subscriptionId: acc.id, subscriptionName: acc.name, tenantId: acc.tenantId } };
+  },
+  async plan(ctx) {
+    const acc = await currentAccount(ctx);
+    if (!acc) {
+      if (!ctx.ui.interactive) throw new StepError('Not signed in to Azure.', LOGIN_FIX, 'azure-login');
+      return [{ action: 'run', what: 'sign in to Azure (opens the browser or shows a device code), then choose the subscription', commands: ['az login'] }];
+    }
+    return subscriptionChanges(ctx, acc);
+  },
+  async apply(ctx, changes) {
+    for (const ch of changes) {
+      if (ch.commands?.[0] === 'az login') {
+        await ctx.az.login();
+        const acc = await currentAccount(ctx);
+        if (!acc) throw new StepError('Still not signed in to Azure after `az login`.', LOGIN_FIX, 'azure-login');
+        for (const more of await subscriptionChanges(ctx, acc)) await applySubscription(ctx, more);
+        continue;
+      }
+      await applySubscription(ctx, ch);
+    }
+  },
+});
+
+async function applySubscription(ctx: Ctx, ch: Change): Promise<void> {
+  const id = ch.record?.subscriptionId;
+  if (typeof id !== 'string') return;
+  if (ch.commands?.length) await ctx.az.setAccount(id);
+  const acc = await ctx.az.account();
+  await ctx.state.setStepData('azure-login', { subscriptionId: acc.id, subscriptionName: acc.name, tenantId: acc.tenantId });
+}
+
+async function subscriptionChanges(ctx: Ctx, acc: AzAccount): Promise<Change[]> {
+    const accounts = await ctx.az.accounts();
+    let want = wanted(ctx);
+    if (!want) {
+      const enabled = accounts.filter((a) => a.state === 'Enabled' || a.state === undefined);
+      want = await ctx.ui.select(
+        'Azure subscription',
+        enabled.map((a) => ({ name: `${a.name} (${a.id})`, value: a.id })),
+        acc.id,
+      );
+    }
+    const target = accounts.find((a) => matches(a, want));
+    if (!target) {
+      throw new UsageError(
+        `Subscription '${want}' is not among the ${accounts.length} subscriptions az can see.`,
+        `List them with \`az account list -o table\` and pass the id or name with ${howToSet('subscription')}.`,
+      );
+    }
+    if (target.state && target.state !== 'Enabled') {
+      throw new UsageError(`Subscription ${describe(target)} is ${target.state}.`, `Choose an enabled subscription with ${howToSet('subscription')}.`);
+    }
+    if (target.id === acc.id) return [{ action: 'set', what: `use subscription ${describe(target)}`, record: { subscriptionId: target.id } }];
+    return [
+      {
+        action: 'set',
+        what: `switch az's default subscription to ${describe(target)} (was ${acc.name})`,
+        commands: [formatCommand('az', ['account', 'set', '--subscription', target.id])],
+        record: { subscriptionId: target.id },
+      },
+    ];
+}

@@ -1,0 +1,88 @@
+import { appendFileSync } from 'node:fs';
+import { makeColors, symbols, type Colors } from './colors.js';
+import type { Redactor } from './redact.js';
+
+export interface LoggerOptions {
+  /** Where human text goes: stdout normally, stderr under --json (stdout is then data only). */
+  out: NodeJS.WritableStream;
+  err: NodeJS.WritableStream;
+  color: boolean;
+  verbose: boolean;
+  /** --json: everything human goes to `err`. */
+  json: boolean;
+  redactor: Redactor;
+}
+
+/**
+ * Human output. Every line goes through the redactor. Nothing else in the code base writes to
+ * process.stdout/stderr directly (except the JSON result printed by cli.ts).
+ */
+export class Logger {
+  readonly c: Colors;
+  private logFile: string | undefined;
+  /** Set by the spinner so log lines do not tear through it. */
+  beforeWrite: (() => void) | undefined;
+  afterWrite: (() => void) | undefined;
+
+  constructor(readonly opts: LoggerOptions) {
+    this.c = makeColors(opts.color);
+  }
+
+  get verbose(): boolean {
+    return this.opts.verbose;
+  }
+
+  /** Also append every line (uncoloured, redacted) to a log file, e.g. <state-dir>/logs/init-….log. */
+  teeTo(file: string | undefined): void {
+    this.logFile = file;
+  }
+
+  private write(stream: NodeJS.WritableStream, text: string): void {
+    const clean = this.opts.redactor.redact(text);
+    this.beforeWrite?.();
+    stream.write(clean.endsWith('\n') ? clean : `${clean}\n`);
+    this.afterWrite?.();
+    this.toFile(clean);
+  }
+
+  /** Writes to the log file only (full command output, terraform logs…). */
+  toFile(text: string): void {
+    if (!this.logFile) return;
+    try {
+      // eslint-disable-next-line no-control-regex
+      const plain = this.opts.redactor.redact(text).replace(/\u001b\[[0-9;]*m/g, '');
+      appendFileSync(this.logFile, plain.endsWith('\n') ? plain : `${plain}\n`, { mode: 0o600 });
+    } catch {
+      // a log file that cannot be written must not break the run
+    }
+  }
+
+  private get human(): NodeJS.WritableStream {
+    return this.opts.json ? this.opts.err : this.opts.out;
+  }
+
+  info(text: string): void {
+    this.write(this.human, text);
+  }
+  success(text: string): void {
+    this.write(this.human, `${this.c.green(symbols.ok)} ${text}`);
+  }
+  step(text: string): void {
+    this.write(this.human, `${this.c.cyan(symbols.arrow)} ${text}`);
+  }
+  warn(text: string): void {
+    this.write(this.opts.err, `${this.c.yellow(symbols.warning)} ${text}`);
+  }
+  error(text: string): void {
+    this.write(this.opts.err, `${this.c.red(symbols.missing)} ${text}`);
+  }
+  /** A follow-up line to an error (the fix), on stderr like the error. */
+  hint(text: string): void {
+    this.write(this.opts.err, text);
+  }
+  /** Only with --verbose (always into the log file). */
+  debug(text: string): void {
+    if (this.opts.verbose) this.write(this.opts.err, this.c.dim(text));
+    else this.toFile(text);
+  }
+}

@@ -1,0 +1,317 @@
+// Implementation of the fake `az` (plain JS so it runs without a TypeScript loader).
+//
+// Environment:
+//   FAKE_AZ_STATE     JSON file holding the world (created from FAKE_AZ_SCENARIO when absent)
+//   FAKE_AZ_SCENARIO  JSON file with the initial world (optional)
+//   FAKE_AZ_LOG       JSON-lines file: one record per invocation {n, argv, stdin}
+//   FAKE_AZ_FAIL_AT   fail the Nth invocation (1-based, counted in the log) with FAKE_AZ_FAIL_MODE
+//   FAKE_AZ_FAIL_MODE error (default) | timeout (sleeps 1h) | kill (SIGKILLs itself)
+//   FAKE_AZ_LATENCY_MS added delay per invocation
+import { appendFileSync, existsSync, readFileSync, writeFileSync, renameSync } from 'node:fs';
+import { randomUUID } from 'node:crypto';
+
+const env = process.env;
+
+export function defaultWorld() {
+  const tenantId = '11111111-1111-1111-1111-111111111111';
+  return {
+    version: '2.67.0',
+    loggedIn: true,
+    user: { name: 'dev@contoso.com', type: 'user' },
+    defaultSubscription: '22222222-2222-2222-2222-222222222222',
+    subscriptions: [
+      { id: '22222222-2222-2222-2222-222222222222', name: 'Contoso Dev', tenantId, state: 'Enabled' },
+      { id: '33333333-3333-3333-3333-333333333333', name: 'Contoso Prod', tenantId, state: 'Enabled' },
+    ],
+    cloud: { name: 'AzureCloud', endpoints: { resourceManager: 'https://management.azure.com/', activeDirectory: 'https://login.microsoftonline.com' } },
+    apps: [],
+    servicePrincipals: [],
+    extensions: {},
+    faults: [],
+  };
+}
+
+function load() {
+  const file = env.FAKE_AZ_STATE;
+  if (file && existsSync(file)) return JSON.parse(readFileSync(file, 'utf8'));
+  let world = defaultWorld();
+  if (env.FAKE_AZ_SCENARIO) world = { ...world, ...JSON.parse(readFileSync(env.FAKE_AZ_SCENARIO, 'utf8')) };
+  return world;
+}
+
+function save(world) {
+  const file = env.FAKE_AZ_STATE;
+  if (!file) return;
+  writeFileSync(`${file}.tmp`, JSON.stringify(world, null, 2));
+  renameSync(`${file}.tmp`, file);
+}
+
+class AzExit extends Error {
+  constructor(code, stderr) {
+    super(stderr);
+    this.code = code;
+  }
+}
+const fail = (msg, code = 1) => {
+  throw new AzExit(code, `ERROR: ${msg}\n`);
+};
+const notLoggedIn = () => fail("Please run 'az login' to setup account.");
+
+function parse(argv) {
+  const words = [];
+  const opts = {};
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    if (a.startsWith('-')) {
+      const next = argv[i + 1];
+      if (next === undefined || next.startsWith('--')) opts[a] = true;
+      else {
+        opts[a] = next;
+        i++;
+      }
+    } else if (Object.keys(opts).length === 0) words.push(a);
+  }
+  return { cmd: words.join(' '), opts };
+}
+
+const versionLt = (a, b) => {
+  const pa = a.split('.').map(Number);
+  const pb = b.split('.').map(Number);
+  for (let i = 0; i < 3; i++) if ((pa[i] ?? 0) !== (pb[i] ?? 0)) return (pa[i] ?? 0) < (pb[i] ?? 0);
+  return false;
+};
+
+/** az < 2.37 (Azure AD Graph) calls the object id `objectId`; newer az (Microsoft Graph) `id`. */
+function adShape(world, obj) {
+  const { federatedCredentials, passwordCredentials, ...rest } = obj;
+  if (versionLt(world.version, '2.37.0')) {
+    const { id, ...old } = rest;
+    return { ...old, objectId: id };
+  }
+  return { ...rest, passwordCredentials: (passwordCredentials ?? []).map(({ secretText, ...c }) => c) };
+}
+
+function account(world) {
+  if (!world.loggedIn) notLoggedIn();
+  const sub = world.subscriptions.find((s) => s.id === world.defaultSubscription) ?? world.subscriptions[0];
+  if (!sub) fail('No subscriptions found for the signed-in account.');
+  return sub;
+}
+
+function findSub(world, key) {
+  const s = world.subscriptions.find((x) => x.id === key || x.name.toLowerCase() === String(key).toLowerCase());
+  if (!s) fail(`The subscription of '${key}' doesn't exist in cloud 'AzureCloud'.`);
+  return s;
+}
+
+function requireLogin(world) {
+  if (!world.loggedIn) notLoggedIn();
+}
+
+function appById(world, id) {
+  return world.apps.find((a) => a.appId === id || a.id === id || a.identifierUris?.includes(id));
+}
+
+const handlers = {
+  version: (w) => ({ 'azure-cli': w.version, 'azure-cli-core': w.version, extensions: w.extensions }),
+  'account show': (w) => {
+    const s = account(w);
+    return { ...s, isDefault: true, environmentName: 'AzureCloud', user: w.user };
+  },
+  'account list': (w) => {
+    if (!w.loggedIn) {
+      process.stderr.write('WARNING: Please run "az login" to access your accounts.\n');
+      return [];
+    }
+    return w.subscriptions.map((s) => ({ ...s, isDefault: s.id === w.defaultSubscription, user: w.user }));
+  },
+  'account set': (w, o) => {
+    requireLogin(w);
+    w.defaultSubscription = findSub(w, o['--subscription'] ?? o['-s']).id;
+    return null;
+  },
+  'account get-access-token': (w, o) => {
+    requireLogin(w);
+    const sub = account(w);
+    const expires = Math.floor(Date.now() / 1000) + 3600;
+    return {
+      accessToken: `fake-token-for-${(o['--resource'] ?? o['--scope'] ?? 'arm').replace(/[^a-z0-9]/gi, '')}`,
+      expiresOn: new Date(expires * 1000).toISOString().replace('T', ' ').slice(0, 26),
+      expires_on: expires,
+      subscription: sub.id,
+      tenant: sub.tenantId,
+      tokenType: 'Bearer',
+    };
+  },
+  'cloud show': (w) => w.cloud,
+  // --- Microsoft Entra applications and service principals --------------------------------
+  'ad app list': (w, o) => {
+    requireLogin(w);
+    let apps = w.apps;
+    if (o['--display-name']) apps = apps.filter((a) => a.displayName === o['--display-name']);
+    if (o['--app-id']) apps = apps.filter((a) => a.appId === o['--app-id']);
+    return apps.map((a) => adShape(w, a));
+  },
+  'ad app show': (w, o) => {
+    requireLogin(w);
+    const a = appById(w, o['--id']);
+    if (!a) fail(`Resource '${o['--id']}' does not exist or one of its queried reference-property objects are not present.`, 3);
+    return adShape(w, a);
+  },
+  'ad app create': (w, o) => {
+    requireLogin(w);
+    const app = { id: randomUUID(), appId: randomUUID(), displayName: o['--display-name'], passwordCredentials: [], federatedCredentials: [] };
+    w.apps.push(app);
+    return adShape(w, app);
+  },
+  'ad app delete': (w, o) => {
+    requireLogin(w);
+    const a = appById(w, o['--id']);
+    if (!a) fail(`Resource '${o['--id']}' does not exist or one of its queried reference-property objects are not present.`, 3);
+    w.apps = w.apps.filter((x) => x !== a);
+    w.servicePrincipals = w.servicePrincipals.filter((s) => s.appId !== a.appId);
+    return null;
+  },
+  'ad sp list': (w, o) => {
+    requireLogin(w);
+    let sps = w.servicePrincipals;
+    if (o['--display-name']) sps = sps.filter((s) => s.displayName === o['--display-name']);
+    if (o['--filter']) {
+      const m = /appId eq '([^']+)'/.exec(o['--filter']);
+      if (m) sps = sps.filter((s) => s.appId === m[1]);
+    }
+    return sps.map((s) => adShape(w, s));
+  },
+  'ad sp show': (w, o) => {
+    requireLogin(w);
+    const s = w.servicePrincipals.find((x) => x.appId === o['--id'] || x.id === o['--id']);
+    if (!s) fail(`Resource '${o['--id']}' does not exist or one of its queried reference-property objects are not present.`, 3);
+    return adShape(w, s);
+  },
+  'ad sp create': (w, o) => {
+    requireLogin(w);
+    const a = appById(w, o['--id']);
+    if (!a) fail(`Resource '${o['--id']}' does not exist or one of its queried reference-property objects are not present.`, 3);
+    if (w.servicePrincipals.some((s) => s.appId === a.appId)) fail('Another object with the same value for property servicePrincipalNames already exists.');
+    const sp = { id: randomUUID(), appId: a.appId, displayName: a.displayName };
+    w.servicePrincipals.push(sp);
+    return adShape(w, sp);
+  },
+  'ad sp create-for-rbac': (w, o) => {
+    requireLogin(w);
+    const app = { id: randomUUID(), appId: randomUUID(), displayName: o['--name'] ?? `azure-cli-${Date.now()}`, passwordCredentials: [], federatedCredentials: [] };
+    const secret = `fake-secret-${randomUUID()}`;
+    app.passwordCredentials.push({ keyId: randomUUID(), displayName: 'rbac', secretText: secret });
+    w.apps.push(app);
+    w.servicePrincipals.push({ id: randomUUID(), appId: app.appId, displayName: app.displayName });
+    if (!versionLt(w.version, '2.37.0') && o['--skip-assignment']) process.stderr.write("WARNING: Option '--skip-assignment' has been deprecated and will be removed in a future release.\n");
+    return { appId: app.appId, displayName: app.displayName, password: secret, tenant: account(w).tenantId };
+  },
+  'ad app credential reset': (w, o) => {
+    requireLogin(w);
+    const a = appById(w, o['--id']);
+    if (!a) fail(`Resource '${o['--id']}' does not exist or one of its queried reference-property objects are not present.`, 3);
+    // Like the real az: without --append every other password credential is removed.
+    if (!o['--append']) a.passwordCredentials = [];
+    const secret = w.nextSecret ?? `fake-secret-${randomUUID()}`;
+    a.passwordCredentials.push({ keyId: randomUUID(), displayName: o['--display-name'] ?? null, secretText: secret, endDateTime: new Date(Date.now() + 365 * 864e5).toISOString() });
+    return { appId: a.appId, password: secret, tenant: account(w).tenantId };
+  },
+  'ad app credential list': (w, o) => {
+    requireLogin(w);
+    const a = appById(w, o['--id']);
+    if (!a) fail(`Resource '${o['--id']}' does not exist or one of its queried reference-property objects are not present.`, 3);
+    return (a.passwordCredentials ?? []).map(({ secretText, ...c }) => c);
+  },
+  'ad app credential delete': (w, o) => {
+    requireLogin(w);
+    const a = appById(w, o['--id']);
+    if (!a) fail(`Resource '${o['--id']}' does not exist or one of its queried reference-property objects are not present.`, 3);
+    a.passwordCredentials = (a.passwordCredentials ?? []).filter((c) => c.keyId !== o['--key-id']);
+    return null;
+  },
+  'ad app federated-credential list': (w, o) => {
+    requireLogin(w);
+    const a = appById(w, o['--id']);
+    if (!a) fail(`Resource '${o['--id']}' does not exist or one of its queried reference-property objects are not present.`, 3);
+    return a.federatedCredentials ?? [];
+  },
+  'ad app federated-credential create': (w, o) => {
+    requireLogin(w);
+    const a = appById(w, o['--id']);
+    if (!a) fail(`Resource '${o['--id']}' does not exist or one of its queried reference-property objects are not present.`, 3);
+    const raw = String(o['--parameters'] ?? '');
+    const params = JSON.parse(raw.startsWith('@') ? readFileSync(raw.slice(1), 'utf8') : raw);
+    a.federatedCredentials ??= [];
+    if (a.federatedCredentials.some((f) => f.name === params.name)) fail(`FederatedIdentityCredential with name ${params.name} already exists.`);
+    const fc = { id: randomUUID(), ...params };
+    a.federatedCredentials.push(fc);
+    return fc;
+  },
+  'ad app federated-credential delete': (w, o) => {
+    requireLogin(w);
+    const a = appById(w, o['--id']);
+    if (!a) fail(`Resource '${o['--id']}' does not exist or one of its queried reference-property objects are not present.`, 3);
+    a.federatedCredentials = (a.federatedCredentials ?? []).filter((f) => f.id !== o['--federated-credential-id'] && f.name !== o['--federated-credential-id']);
+    return null;
+  },
+  'ad signed-in-user show': (w) => {
+    requireLogin(w);
+    return { id: '44444444-4444-4444-4444-444444444444', userPrincipalName: w.user.name, displayName: 'Dev User' };
+  },
+};
+
+/** Commands that change the world (the idempotence tests count these). */
+export const MUTATING = /^(account set|ad app create|ad app delete|ad sp create|ad sp create-for-rbac|ad app credential reset|ad app credential delete|ad app federated-credential create|ad app federated-credential delete|login|logout)$/;
+
+function readStdin() {
+  if (process.stdin.isTTY) return '';
+  try {
+    return readFileSync(0, 'utf8');
+  } catch {
+    return '';
+  }
+}
+
+export async function main(argv) {
+  const { cmd, opts } = parse(argv);
+  let n = 1;
+  if (env.FAKE_AZ_LOG) {
+    n = existsSync(env.FAKE_AZ_LOG) ? readFileSync(env.FAKE_AZ_LOG, 'utf8').split('\n').filter(Boolean).length + 1 : 1;
+    appendFileSync(env.FAKE_AZ_LOG, `${JSON.stringify({ n, cmd, argv, mutating: MUTATING.test(cmd), stdin: readStdin() })}\n`);
+  }
+  if (env.FAKE_AZ_LATENCY_MS) await new Promise((r) => setTimeout(r, Number(env.FAKE_AZ_LATENCY_MS)));
+  if (env.FAKE_AZ_FAIL_AT && Number(env.FAKE_AZ_FAIL_AT) === n) {
+    const mode = env.FAKE_AZ_FAIL_MODE ?? 'error';
+    if (mode === 'kill') process.kill(process.pid, 'SIGKILL');
+    if (mode === 'timeout') await new Promise((r) => setTimeout(r, 3_600_000));
+    process.stderr.write('ERROR: (InternalServerError) injected fault\n');
+    process.exit(1);
+  }
+  const world = load();
+  for (const f of world.faults ?? []) {
+    if (f.cmd === cmd && (f.times ?? 1) > 0) {
+      f.times = (f.times ?? 1) - 1;
+      save(world);
+      process.stderr.write(f.stderr ?? 'ERROR: injected\n');
+      process.exit(f.exitCode ?? 1);
+    }
+  }
+  const handler = handlers[cmd];
+  if (!handler) {
+    process.stderr.write(`ERROR: fake az does not implement '${cmd}' (argv: ${argv.join(' ')})\n`);
+    process.exit(2);
+  }
+  try {
+    const out = handler(world, opts);
+    save(world);
+    if (out !== null && out !== undefined && opts['-o'] !== 'none' && opts['--output'] !== 'none') process.stdout.write(`${JSON.stringify(out, null, 2)}\n`);
+    process.exit(0);
+  } catch (e) {
+    if (e instanceof AzExit) {
+      process.stderr.write(e.message);
+      process.exit(e.code);
+    }
+    throw e;
+  }
+}

@@ -1,0 +1,166 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { answerFields, answerKeys, flagName } from '../../src/config/fields.js';
+import { resolveAnswers, type ResolveInput } from '../../src/config/resolve.js';
+import { normalizeOrgUrl } from '../../src/config/schema.js';
+import { UsageError } from '../../src/engine/errors.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'answers-'));
+function configFile(content: string): string {
+  const f = join(dir, `c${Math.random().toString(36).slice(2)}.json`);
+  writeFileSync(f, content);
+  return f;
+}
+
+const base: ResolveInput = { flags: {}, env: {}, saved: {}, stateFile: '.azure-mlops/state.json', required: [], interactive: false };
+const resolve = (over: Partial<ResolveInput>) => resolveAnswers({ ...base, ...over });
+
+async function usageError(p: Promise<unknown>): Promise<UsageError> {
+  try {
+    await p;
+  } catch (e) {
+    expect(e).toBeInstanceOf(UsageError);
+    expect((e as UsageError).exitCode).toBe(2);
+    return e as UsageError;
+  }
+  throw new Error('expected a UsageError');
+}
+
+describe('answer resolution: flag > env > config file > saved state > default', () => {
+  const cfg = configFile(JSON.stringify({ prefix: 'fromconfig', location: 'northeurope', 'agent-vm-size': 'Standard_D4s_v5' }));
+  it.each([
+    ['flag wins over everything', { flags: { prefix: 'fromflag' }, env: { AZURE_MLOPS_PREFIX: 'fromenv' }, configFile: cfg, saved: {} }, 'fromflag', 'flag'],
+    ['env wins over config and state', { env: { AZURE_MLOPS_PREFIX: 'fromenv' }, configFile: cfg }, 'fromenv', 'env AZURE_MLOPS_PREFIX'],
+    ['config wins over state', { configFile: cfg, saved: {} }, 'fromconfig', 'config'],
+    ['state when nothing else', { saved: { prefix: 'fromstate' } }, 'fromstate', 'state'],
+  ] as const)('%s', async (_name, input, value, source) => {
+    const a = await resolve(input as Partial<ResolveInput>);
+    expect(a.get('prefix')).toBe(value);
+    expect(a.sourceOf('prefix')).toBe(source);
+  });
+
+  it('applies defaults and derives the repository from the project', async () => {
+    const a = await resolve({ flags: { project: 'mlops' } });
+    expect(a.get('pool')).toBe('pool001');
+    expect(a.get('agents')).toBe(4);
+    expect(a.get('serviceConnection')).toBe('AzureMLWorkspace');
+    expect(a.get('variableGroup')).toBe('devopsforai-aml-vg');
+    expect(a.get('auth')).toBe('federated');
+    expect(a.get('repo')).toBe('mlops');
+  });
+
+  it('reads kebab-case keys from the config file and coerces numbers from env', async () => {
+    const a = await resolve({ configFile: cfg, env: { AZURE_MLOPS_AGENTS: '6' } });
+    expect(a.get('agentVmSize')).toBe('Standard_D4s_v5');
+    expect(a.get('agents')).toBe(6);
+    expect(a.get('location')).toBe('northeurope');
+  });
+
+  it('ARM_SUBSCRIPTION_ID is honoured, AZURE_MLOPS_SUBSCRIPTION before it', async () => {
+    expect((await resolve({ env: { ARM_SUBSCRIPTION_ID: 'sub-a' } })).get('subscription')).toBe('sub-a');
+    expect((await resolve({ env: { ARM_SUBSCRIPTION_ID: 'sub-a', AZURE_MLOPS_SUBSCRIPTION: 'sub-b' } })).get('subscription')).toBe('sub-b');
+  });
+
+  it('normalises a region display name', async () => {
+    expect((await resolve({ flags: { location: 'West Europe' } })).get('location')).toBe('westeurope');
+  });
+
+  it('a missing required answer in non-interactive mode names every flag and env var', async () => {
+    const e = await usageError(resolve({ required: ['prefix', 'org'] }));
+    expect(e.message).toContain('--prefix (env AZURE_MLOPS_PREFIX)');
+    expect(e.message).toContain('--org (env AZURE_MLOPS_ORG)');
+  });
+
+  it('refuses a prefix different from the one the state dir was made for', async () => {
+    const e = await usageError(resolve({ flags: { prefix: 'other' }, saved: { prefix: 'first' } }));
+    expect(e.message).toContain("'first'");
+    expect(e.fix).toContain('--state-dir');
+  });
+
+  it('get() of an absent answer is a usage error naming the flag', async () => {
+    const a = await resolve({});
+    expect(() => a.get('org')).toThrow(/--org/);
+  });
+});
+
+describe('bad input: every answer, each rejection names the flag and the env var', () => {
+  const cases: Array<[string, string, RegExp]> = [
+    ['prefix', 'UPPER', /lowercase/],
+    ['prefix', 'x', /at least 2/],
+    ['prefix', 'waytoolongprefixforazure', /at most 20/],
+    ['prefix', 'has-dash', /lowercase/],
+    ['location', 'westeruope', /did you mean 'westeurope'/],
+    ['location', 'mars', /not an Azure region/],
+    ['subscription', '   ', /empty/],
+    ['org', 'dev.azure.com/myorg', /not a URL/],
+    ['org', 'http://dev.azure.com/myorg', /http/],
+    ['org', 'https://dev.azure.com/', /no organization/],
+    ['org', 'https://dev.azure.com/myorg/myproject', /--project myproject/],
+    ['org', 'https://user:pw@dev.azure.com/myorg', /credentials/],
+    ['org', 'ftp://dev.azure.com/x', /https/],
+    ['project', 'bad/name', /'\/'/],
+    ['project', '_hidden', /cannot start/],
+    ['project', 'x'.repeat(65), /at most 64/],
+    ['project', 'CON', /reserved/],
+    ['pool', 'pool:1', /':'/],
+    ['agents', '0', /at least 1/],
+    ['agents', '100', /at most 16/],
+    ['agents', 'four', /whole number/],
+    ['agents', '2.5', /whole number/],
+    ['agentVmSize', 'D2s_v5', /Standard_D2s_v5/],
+    ['serviceConnection', 'a|b', /'\|'/],
+    ['variableGroup', 'group;x', /';'/],
+    ['repo', 'repo.', /end with/],
+    ['auth', 'password', /federated/],
+  ];
+  it.each(cases)('--%s %j', async (key, value, msg) => {
+    const k = key as keyof typeof answerFields;
+    const e = await usageError(resolve({ flags: { [k]: value } }));
+    expect(e.message).toMatch(msg);
+    expect(e.message).toContain(flagName(k));
+    expect(e.fix).toContain(answerFields[k].env[0]);
+  });
+
+  it('names the env var when the bad value came from the environment', async () => {
+    const e = await usageError(resolve({ env: { AZURE_MLOPS_AGENTS: '100' } }));
+    expect(e.message).toContain('AZURE_MLOPS_AGENTS');
+  });
+
+  it('covers every answer field', () => {
+    expect(new Set(cases.map((c) => c[0]))).toEqual(new Set(answerKeys.filter((k) => k !== 'sshKey')));
+  });
+});
+
+describe('config file problems are usage errors', () => {
+  it.each([
+    ['unreadable', join(dir, 'missing.json'), /Cannot read the config file .*ENOENT/],
+    ['not JSON', configFile('{prefix: nope'), /not valid JSON/],
+    ['not an object', configFile('[1,2]'), /JSON object/],
+    ['unknown key', configFile('{"prefx": "abc"}'), /unknown key 'prefx'/],
+    ['a secret', configFile('{"pat": "abcdefgh"}'), /secrets never go into files/],
+  ])('%s', async (_n, file, msg) => {
+    const e = await usageError(resolve({ configFile: file }));
+    expect(e.message).toMatch(msg);
+    expect(`${e.message} ${e.fix}`).toMatch(/--config|AZURE_DEVOPS_EXT_PAT/);
+  });
+  it('a bad value in the config file names the file and the key', async () => {
+    const f = configFile('{"agents": 0}');
+    const e = await usageError(resolve({ configFile: f }));
+    expect(e.message).toContain(`'agents' in ${f}`);
+  });
+});
+
+describe('organization URL forms', () => {
+  it.each([
+    ['https://dev.azure.com/myorg', 'https://dev.azure.com/myorg'],
+    ['https://dev.azure.com/myorg/', 'https://dev.azure.com/myorg'],
+    ['https://myorg.visualstudio.com', 'https://myorg.visualstudio.com'],
+    ['https://tfs.contoso.com/tfs/DefaultCollection/', 'https://tfs.contoso.com/tfs/DefaultCollection'],
+    ['http://127.0.0.1:8080/myorg', 'http://127.0.0.1:8080/myorg'],
+    ['http://localhost:9000/org', 'http://localhost:9000/org'],
+  ])('%s', (raw, url) => {
+    expect(normalizeOrgUrl(raw)).toEqual({ url });
+  });
+});

@@ -1,0 +1,41 @@
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { answerFields, answerKeys, flagName } from '../../src/config/fields.js';
+import { buildProgramForDocs } from '../helpers/program.js';
+import { steps } from '../../src/steps/index.js';
+
+const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8');
+/** Asserts without dumping the whole README on failure. */
+const mentions = (text: string) => expect(readme.includes(text), `README should mention ${text}`).toBe(true);
+
+describe('README, --help and the code agree', () => {
+  it('documents every answer flag, its env vars and its default', () => {
+    for (const k of answerKeys) {
+      const f = answerFields[k];
+      mentions(`\`${f.flag.replace('|', '\\|')}\``);
+      for (const e of f.env) mentions(e);
+      if ('defaultValue' in f) mentions(`\`${f.defaultValue}\``);
+    }
+  });
+
+  it('documents every option and command of the CLI', async () => {
+    const program = await buildProgramForDocs();
+    for (const o of program.options) mentions(o.long!);
+    for (const c of program.commands) {
+      mentions(`\`${c.name()}\``);
+      for (const o of c.options) mentions(o.long!);
+    }
+  });
+
+  it('documents every step and every exit code', () => {
+    for (const s of steps) mentions(`\`${s.id}\``);
+    for (const code of [0, 1, 2, 3, 130]) expect(readme).toMatch(new RegExp(`\\| ${code} \\|`));
+  });
+
+  it('gives the two set-up commands, and .ci/run runs the same test command', () => {
+    expect(readme).toMatch(/npm ci && npm run build && node bin\/azure-mlops\.js init/);
+    expect(readme).toMatch(/\nnpm test\n/);
+    const ci = readFileSync(new URL('../../.ci/run', import.meta.url), 'utf8');
+    expect(ci).toMatch(/\nnpm test\n/);
+  });
+});
