@@ -2,6 +2,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { ArmAdapter } from '../adapters/arm.js';
 import { AzAdapter } from '../adapters/az.js';
 import { ProcessRunner } from '../adapters/process.js';
 import { SshAdapter } from '../adapters/ssh.js';
@@ -12,6 +13,7 @@ import { colorEnabled } from '../ui/colors.js';
 import { Logger } from '../ui/logger.js';
 import { Ui } from '../ui/prompts.js';
 import { Redactor } from '../ui/redact.js';
+import { Secrets } from './secrets.js';
 import { StateStore, STATE_FILE } from './state.js';
 import type { Context, RunFlags } from './types.js';
 
@@ -25,6 +27,8 @@ export interface GlobalOptions {
   verbose?: boolean;
   color?: boolean;
   dryRun?: boolean;
+  /** Read the Azure DevOps PAT from stdin. */
+  patStdin?: boolean;
 }
 
 /** Where a command's output and input go; tests pass their own. */
@@ -122,13 +126,16 @@ export async function createContext(base: Base, opts: GlobalOptions, co: Context
     ui,
   });
   const proc = new ProcessRunner(log, redactor, io.env);
+  const az = new AzAdapter(proc);
   return {
     answers,
     state,
     log,
     ui,
     proc,
-    az: new AzAdapter(proc),
+    az,
+    arm: new ArmAdapter(az),
+    secrets: new Secrets(redactor, { env: io.env, patStdin: Boolean(opts.patStdin), stdin: io.stdin, ui }),
     tools: new ToolsAdapter(proc),
     ssh: new SshAdapter(proc, run.homeDir),
     redactor,

@@ -1,4 +1,5 @@
 import type { AnswerSet } from '../config/resolve.js';
+import type { ArmAdapter } from '../adapters/arm.js';
 import type { AzAdapter } from '../adapters/az.js';
 import type { ProcessRunner } from '../adapters/process.js';
 import type { SshAdapter } from '../adapters/ssh.js';
@@ -6,6 +7,7 @@ import type { ToolsAdapter } from '../adapters/tools.js';
 import type { Logger } from '../ui/logger.js';
 import type { Ui } from '../ui/prompts.js';
 import type { Redactor } from '../ui/redact.js';
+import type { Secrets } from './secrets.js';
 import type { StateStore } from './state.js';
 
 export type StepId =
@@ -72,6 +74,9 @@ export interface Context {
   az: AzAdapter;
   tools: ToolsAdapter;
   ssh: SshAdapter;
+  arm: ArmAdapter;
+  /** PAT and client secret: memory only, registered with the redactor. */
+  secrets: Secrets;
   redactor: Redactor;
   run: RunFlags;
   env: NodeJS.ProcessEnv;
