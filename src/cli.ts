@@ -40,9 +40,12 @@ async function execute(opts: GlobalOptions, fn: (base: import('./engine/context.
   const onSigint = () => {
     interrupts++;
     if (interrupts === 1) {
-      base.log.warn('Interrupted: finishing what is running, then stopping (Ctrl-C again to quit at once).');
+      if (!base.terraform.active) base.log.warn('Interrupted: finishing what is running, then stopping (Ctrl-C again to quit at once).');
       controller.abort();
+    } else if (base.terraform.active && interrupts === 2) {
+      base.log.warn('terraform is still stopping gracefully. Killing it now can corrupt its state; press Ctrl-C once more only if you accept that.');
     } else {
+      base.terraform.active?.kill();
       base.log.warn('Quitting now. Anything a child process was doing may be incomplete; re-run `azure-mlops init` to resume.');
       exit(ExitCode.cancelled);
     }
@@ -85,6 +88,7 @@ export function buildProgram(): Command {
     .option('--json', 'print one machine-readable JSON result on stdout; human text goes to stderr')
     .option('--config <file>', 'JSON file of answers, e.g. {"prefix":"mlops01"} [env: AZURE_MLOPS_CONFIG]')
     .option('--state-dir <dir>', 'state, logs and terraform working dir (default: .azure-mlops) [env: AZURE_MLOPS_STATE_DIR]')
+    .option('--pat-stdin', 'read the Azure DevOps PAT from stdin (else AZURE_DEVOPS_EXT_PAT, else a masked prompt)')
     .option('--verbose', 'show every command run (secrets shown as ***)')
     .option('--no-color', 'plain output (also when NO_COLOR is set)')
     .showHelpAfterError('(run azure-mlops --help for usage)')

@@ -90,6 +90,24 @@ export const answerFields = {
     description: "service connection auth: 'federated' (workload identity, no secret) or 'secret'",
     defaultValue: 'federated',
   },
+  spName: {
+    flag: '--sp-name <name>',
+    env: ['AZURE_MLOPS_SP_NAME'],
+    description: "display name of the pipeline's app registration / service principal (created, or reused when it exists)",
+    defaultNote: 'azure-mlops-{prefix}-pipeline',
+  },
+  terraformDir: {
+    flag: '--terraform-dir <dir>',
+    env: ['AZURE_MLOPS_TERRAFORM_DIR'],
+    description: 'apply your own fork of the terraform module instead of the bundled one (same variables and outputs)',
+    defaultNote: 'the bundled terraform/',
+  },
+  stateBackend: {
+    flag: '--state-backend <kind>',
+    env: ['AZURE_MLOPS_STATE_BACKEND'],
+    description: "terraform state: 'local' (in the state dir) or 'azurerm' (a storage account sttf{prefix} with versioning and blob-lease locking)",
+    defaultValue: 'local',
+  },
 } as const satisfies Record<string, AnswerField>;
 
 export type AnswerKey = keyof typeof answerFields;

@@ -2,6 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { answerFields, answerKeys, flagName, howToSet, PAT_ENV, type AnswerKey } from './fields.js';
 import { answersSchema, type Answers } from './schema.js';
 import { azureRegions } from './regions.js';
+import { namesFor } from './naming.js';
 import { UsageError } from '../engine/errors.js';
 import type { Ui } from '../ui/prompts.js';
 
@@ -164,6 +165,10 @@ export async function resolveAnswers(input: ResolveInput): Promise<AnswerSet> {
     }
   }
 
+  if (values.spName === undefined && values.prefix !== undefined) {
+    values.spName = namesFor(String(values.prefix)).pipelineApp;
+    sources.spName = 'default';
+  }
   // The repository defaults to the project's name (Azure DevOps creates one like that too).
   if (values.repo === undefined && values.project !== undefined) {
     values.repo = values.project;

@@ -129,6 +129,13 @@ export const answersSchema = z.object({
   variableGroup: devopsName('variable group', 128),
   repo: devopsName('repository'),
   auth,
+  spName: z
+    .string()
+    .min(1, 'the service principal name is empty')
+    .max(120, 'an app registration display name has at most 120 characters')
+    .refine((v) => v.trim() === v, 'the name has leading or trailing spaces'),
+  terraformDir: z.string().min(1, 'the terraform directory path is empty'),
+  stateBackend: z.enum(['local', 'azurerm'], { message: "use 'local' or 'azurerm'" }),
 });
 
 /** Fully resolved answers (some may still be absent, e.g. in doctor). */

@@ -7,6 +7,7 @@ import { AzAdapter } from '../adapters/az.js';
 import { ProcessRunner } from '../adapters/process.js';
 import { SshAdapter } from '../adapters/ssh.js';
 import { ToolsAdapter } from '../adapters/tools.js';
+import { TerraformAdapter } from '../adapters/terraform.js';
 import { PAT_ENV, type AnswerKey } from '../config/fields.js';
 import { resolveAnswers } from '../config/resolve.js';
 import { colorEnabled } from '../ui/colors.js';
@@ -78,6 +79,9 @@ export interface Base {
   redactor: Redactor;
   run: RunFlags;
   io: Io;
+  proc: ProcessRunner;
+  /** Created here so the Ctrl-C handler in cli.ts can see a running terraform. */
+  terraform: TerraformAdapter;
 }
 
 /** Logger, UI, redactor and run flags: what even a failing argument parse needs. */
@@ -102,7 +106,8 @@ export function createBase(opts: GlobalOptions, io: Io = defaultIo()): Base {
     packageRoot: packageRoot(),
     toolVersion: TOOL_VERSION,
   };
-  return { log, ui, redactor, run, io };
+  const proc = new ProcessRunner(log, redactor, io.env);
+  return { log, ui, redactor, run, io, proc, terraform: new TerraformAdapter(proc, log, redactor) };
 }
 
 export interface ContextOptions {
@@ -113,7 +118,7 @@ export interface ContextOptions {
 
 /** Loads state, resolves answers (validating them) and wires the adapters. */
 export async function createContext(base: Base, opts: GlobalOptions, co: ContextOptions): Promise<Context> {
-  const { log, ui, redactor, run, io } = base;
+  const { log, ui, redactor, run, io, proc } = base;
   const state = await StateStore.load(run.stateDir, run.toolVersion, redactor);
   const answers = await resolveAnswers({
     flags: co.flags,
@@ -125,7 +130,6 @@ export async function createContext(base: Base, opts: GlobalOptions, co: Context
     interactive: run.interactive,
     ui,
   });
-  const proc = new ProcessRunner(log, redactor, io.env);
   const az = new AzAdapter(proc);
   return {
     answers,
@@ -135,6 +139,7 @@ export async function createContext(base: Base, opts: GlobalOptions, co: Context
     proc,
     az,
     arm: new ArmAdapter(az),
+    terraform: base.terraform,
     secrets: new Secrets(redactor, { env: io.env, patStdin: Boolean(opts.patStdin), stdin: io.stdin, ui }),
     tools: new ToolsAdapter(proc),
     ssh: new SshAdapter(proc, run.homeDir),

@@ -106,7 +106,7 @@ export async function runSteps(steps: readonly Step[], ctx: Context, mode: Mode)
         log.step(`${ctx.log.c.bold(step.title)}: ${rep.check.summary}`);
         for (const line of renderChanges(rep.changes, ctx.log.c)) log.info(line);
       }
-      if (!ctx.run.yes && rep.changes.some((c) => c.action !== 'manual')) {
+      if (!ctx.run.yes && rep.changes.some((c) => c.action !== 'manual' && c.confirm !== false)) {
         const go = await ctx.ui.confirm(`${step.title}: apply ${rep.changes.length === 1 ? 'this change' : `these ${rep.changes.length} changes`}?`);
         if (!go) throw new CancelledError(`Stopped before "${step.title}"; nothing of it was changed.`, 'Run `azure-mlops init` again when ready; finished steps are kept.');
       }

@@ -124,9 +124,13 @@ export class StateStore {
   async recordResource(r: Omit<ResourceRecord, 'at'>): Promise<void> {
     const existing = this.state.resources.find((x) => x.kind === r.kind && x.name === r.name);
     if (existing) {
-      existing.id = r.id;
+      if (r.id) existing.id = r.id;
       existing.createdByUs = existing.createdByUs || r.createdByUs;
-      if (r.meta) existing.meta = { ...existing.meta, ...r.meta };
+      const meta = { ...existing.meta, ...r.meta };
+      // A real id settles an intent recorded before the create call.
+      if (r.id && !r.meta?.pending) delete meta.pending;
+      if (Object.keys(meta).length) existing.meta = meta;
+      else delete existing.meta;
     } else {
       this.state.resources.push({ ...r, at: new Date().toISOString() });
     }

@@ -3,6 +3,7 @@ import type { ArmAdapter } from '../adapters/arm.js';
 import type { AzAdapter } from '../adapters/az.js';
 import type { ProcessRunner } from '../adapters/process.js';
 import type { SshAdapter } from '../adapters/ssh.js';
+import type { TerraformAdapter } from '../adapters/terraform.js';
 import type { ToolsAdapter } from '../adapters/tools.js';
 import type { Logger } from '../ui/logger.js';
 import type { Ui } from '../ui/prompts.js';
@@ -15,6 +16,8 @@ export type StepId =
   | 'ssh-key'
   | 'azure-login'
   | 'service-principal'
+  | 'azure-preflight'
+  | 'terraform-backend'
   | 'devops-project'
   | 'agent-pool'
   | 'extension'
@@ -47,6 +50,8 @@ export interface Change {
   details?: string[];
   /** Values apply() needs (never secrets: plans are printed and returned by --json). */
   record?: Record<string, unknown>;
+  /** false: the step asks its own, better-informed confirmation (terraform shows its real plan first). */
+  confirm?: boolean;
 }
 
 /** How the whole run behaves (from the global flags). */
@@ -75,6 +80,7 @@ export interface Context {
   tools: ToolsAdapter;
   ssh: SshAdapter;
   arm: ArmAdapter;
+  terraform: TerraformAdapter;
   /** PAT and client secret: memory only, registered with the redactor. */
   secrets: Secrets;
   redactor: Redactor;

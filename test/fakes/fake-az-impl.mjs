@@ -255,6 +255,78 @@ const handlers = {
     a.federatedCredentials = (a.federatedCredentials ?? []).filter((f) => f.id !== o['--federated-credential-id'] && f.name !== o['--federated-credential-id']);
     return null;
   },
+  // --- resource groups and the terraform state storage account -------------------------------
+  'group show': (w, o) => {
+    requireLogin(w);
+    const g = (w.groups ?? []).find((x) => x.name.toLowerCase() === String(o['--name'] ?? o['-n']).toLowerCase());
+    if (!g) fail(`(ResourceGroupNotFound) Resource group '${o['--name'] ?? o['-n']}' could not be found.`, 3);
+    return g;
+  },
+  'group create': (w, o) => {
+    requireLogin(w);
+    w.groups ??= [];
+    const name = o['--name'] ?? o['-n'];
+    let g = w.groups.find((x) => x.name === name);
+    if (!g) {
+      g = { id: `/subscriptions/${account(w).id}/resourceGroups/${name}`, name, location: o['--location'] ?? o['-l'], properties: { provisioningState: 'Succeeded' }, tags: {} };
+      w.groups.push(g);
+    }
+    return g;
+  },
+  'group delete': (w, o) => {
+    requireLogin(w);
+    const name = o['--name'] ?? o['-n'];
+    if (!(w.groups ?? []).some((g) => g.name === name)) fail(`(ResourceGroupNotFound) Resource group '${name}' could not be found.`, 3);
+    w.groups = w.groups.filter((g) => g.name !== name);
+    w.storageAccounts = (w.storageAccounts ?? []).filter((a) => a.resourceGroup !== name);
+    return null;
+  },
+  'storage account show': (w, o) => {
+    requireLogin(w);
+    const a = (w.storageAccounts ?? []).find((x) => x.name === (o['--name'] ?? o['-n']));
+    if (!a) fail(`(ResourceNotFound) The Resource 'Microsoft.Storage/storageAccounts/${o['--name'] ?? o['-n']}' under resource group '${o['--resource-group'] ?? o['-g']}' was not found.`, 3);
+    return a;
+  },
+  'storage account create': (w, o) => {
+    requireLogin(w);
+    w.storageAccounts ??= [];
+    const name = o['--name'] ?? o['-n'];
+    const rg = o['--resource-group'] ?? o['-g'];
+    if (!(w.groups ?? []).some((g) => g.name === rg)) fail(`(ResourceGroupNotFound) Resource group '${rg}' could not be found.`, 3);
+    let a = w.storageAccounts.find((x) => x.name === name);
+    if (!a) {
+      a = { id: `/subscriptions/${account(w).id}/resourceGroups/${rg}/providers/Microsoft.Storage/storageAccounts/${name}`, name, resourceGroup: rg, location: o['--location'] ?? o['-l'], minimumTlsVersion: o['--min-tls-version'], allowBlobPublicAccess: o['--allow-blob-public-access'] === 'true', versioning: false, containers: [] };
+      w.storageAccounts.push(a);
+    }
+    return a;
+  },
+  'storage account blob-service-properties show': (w, o) => {
+    requireLogin(w);
+    const a = (w.storageAccounts ?? []).find((x) => x.name === o['--account-name']);
+    if (!a) fail(`(ResourceNotFound) storage account ${o['--account-name']} not found`, 3);
+    return { isVersioningEnabled: a.versioning };
+  },
+  'storage account blob-service-properties update': (w, o) => {
+    requireLogin(w);
+    const a = (w.storageAccounts ?? []).find((x) => x.name === o['--account-name']);
+    if (!a) fail(`(ResourceNotFound) storage account ${o['--account-name']} not found`, 3);
+    a.versioning = o['--enable-versioning'] === 'true' || o['--enable-versioning'] === true;
+    return { isVersioningEnabled: a.versioning };
+  },
+  'storage container exists': (w, o) => {
+    requireLogin(w);
+    const a = (w.storageAccounts ?? []).find((x) => x.name === o['--account-name']);
+    return { exists: Boolean(a?.containers.includes(o['--name'] ?? o['-n'])) };
+  },
+  'storage container create': (w, o) => {
+    requireLogin(w);
+    const a = (w.storageAccounts ?? []).find((x) => x.name === o['--account-name']);
+    if (!a) fail(`The specified account ${o['--account-name']} does not exist.`, 1);
+    const name = o['--name'] ?? o['-n'];
+    const created = !a.containers.includes(name);
+    if (created) a.containers.push(name);
+    return { created };
+  },
   'ad signed-in-user show': (w) => {
     requireLogin(w);
     return { id: '44444444-4444-4444-4444-444444444444', userPrincipalName: w.user.name, displayName: 'Dev User' };
@@ -262,7 +334,7 @@ const handlers = {
 };
 
 /** Commands that change the world (the idempotence tests count these). */
-export const MUTATING = /^(account set|ad app create|ad app delete|ad sp create|ad sp create-for-rbac|ad app credential reset|ad app credential delete|ad app federated-credential create|ad app federated-credential delete|login|logout)$/;
+export const MUTATING = /^(group create|group delete|storage account create|storage account blob-service-properties update|storage container create|account set|ad app create|ad app delete|ad sp create|ad sp create-for-rbac|ad app credential reset|ad app credential delete|ad app federated-credential create|ad app federated-credential delete|login|logout)$/;
 
 function readStdin() {
   if (process.stdin.isTTY) return '';

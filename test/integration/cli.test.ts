@@ -4,14 +4,18 @@ import { describe, expect, it } from 'vitest';
 import { FakeAz } from '../fakes/fake-az.js';
 import { baseEnv, runCli, tempWorld } from '../helpers/cli.js';
 import { makeKey } from '../helpers/keys.js';
+import { FIXTURE_MODULE, TF_SHIM_BIN, terraformShimEnv } from '../fakes/fake-terraform.js';
 
-const ANSWERS = ['--prefix', 'mlops01', '--location', 'westeurope', '--org', 'https://dev.azure.com/contoso', '--project', 'mlops'];
+const ANSWERS = ['--prefix', 'mlops01', '--location', 'westeurope', '--org', 'https://dev.azure.com/contoso', '--project', 'mlops', '--terraform-dir', FIXTURE_MODULE];
+const PAT = 'canaryPAT1234567890abcdefXYZ';
 
 function world(azWorld: Record<string, unknown> = {}) {
   const w = tempWorld();
   makeKey(join(w.home, '.ssh'), 'id_ed25519');
   const az = new FakeAz(azWorld);
-  return { ...w, az, env: baseEnv(w.home, az.env()) };
+  const env = baseEnv(w.home, { ...az.env(), ...terraformShimEnv(w.root), AZURE_DEVOPS_EXT_PAT: PAT });
+  env.PATH = `${TF_SHIM_BIN}:${env.PATH}`;
+  return { ...w, az, env };
 }
 
 describe('the CLI process', () => {
@@ -66,14 +70,15 @@ describe('the CLI process', () => {
     expect(r.code, r.stderr).toBe(0);
     const doc = JSON.parse(r.stdout);
     expect(doc).toMatchObject({ command: 'plan', ok: true, dryRun: true });
-    expect(doc.steps.map((s: { id: string }) => s.id)).toEqual(['tools', 'ssh-key', 'azure-login']);
+    expect(doc.steps.map((s: { id: string }) => s.id)).toEqual(['tools', 'ssh-key', 'azure-login', 'service-principal', 'terraform-backend', 'terraform']);
+    expect(JSON.stringify(doc)).toContain('terraform apply -input=false -json tfplan');
     expect(r.stderr).toContain('Dry run');
   });
 
   it('init walks the steps, writes 0600 state with the answers and no secret, and resumes', async () => {
     const w = world();
-    const pat = 'canary-pat-1234567890abcdef';
-    const env = { ...w.env, AZURE_DEVOPS_EXT_PAT: pat };
+    const pat = PAT;
+    const env = w.env;
     const r = await runCli(['init', '--yes', ...ANSWERS, '--subscription', 'Contoso Prod'], { env, cwd: w.cwd });
     expect(r.code, r.stderr + r.stdout).toBe(0);
     const stateFile = join(w.cwd, '.azure-mlops', 'state.json');

@@ -49,6 +49,13 @@ describe('answer resolution: flag > env > config file > saved state > default', 
     expect(a.get('variableGroup')).toBe('devopsforai-aml-vg');
     expect(a.get('auth')).toBe('federated');
     expect(a.get('repo')).toBe('mlops');
+    expect(a.get('stateBackend')).toBe('local');
+    expect(a.maybe('terraformDir')).toBeUndefined();
+  });
+
+  it('derives the pipeline identity name from the prefix', async () => {
+    expect((await resolve({ flags: { prefix: 'abc' } })).get('spName')).toBe('azure-mlops-abc-pipeline');
+    expect((await resolve({ flags: { prefix: 'abc', spName: 'mine' } })).get('spName')).toBe('mine');
   });
 
   it('reads kebab-case keys from the config file and coerces numbers from env', async () => {
@@ -114,6 +121,9 @@ describe('bad input: every answer, each rejection names the flag and the env var
     ['variableGroup', 'group;x', /';'/],
     ['repo', 'repo.', /end with/],
     ['auth', 'password', /federated/],
+    ['spName', ' padded ', /spaces/],
+    ['terraformDir', '', /empty/],
+    ['stateBackend', 's3', /'local' or 'azurerm'/],
   ];
   it.each(cases)('--%s %j', async (key, value, msg) => {
     const k = key as keyof typeof answerFields;

@@ -1,0 +1,139 @@
+import { z } from 'zod';
+import { formatCommand } from '../adapters/process.js';
+import { StepError } from '../engine/errors.js';
+import { createTracked, recordFound } from '../engine/ownership.js';
+import { defineStep, type Change, type Context } from '../engine/types.js';
+
+/**
+ * README: "az ad sp create-for-rbac --skip-assignment" + "az ad sp show --query objectId".
+ *
+ * The pipeline's identity: an app registration + its service principal, with NO role assignment
+ * (terraform grants it scoped roles in the ML resource group from its object id). Instead of
+ * create-for-rbac (whose --skip-assignment is deprecated and a no-op on az >= 2.37, and which
+ * always mints a secret) this runs `az ad app create` + `az ad sp create`, which never assign a
+ * role on any az version, and reuses an existing app by display name.
+ * az >= 2.37 (Microsoft Graph) returns the object id as `id`; older az as `objectId`: both are read.
+ *
+ * Auth `federated` (default): no secret is ever created; the service-connection step adds a
+ * federated credential. Auth `secret`: a client secret is added (`credential reset --append`, which
+ * keeps the app's other credentials), held in memory only and handed to the service-connection step.
+ */
+
+type Ctx = Pick<Context, 'az' | 'answers' | 'state' | 'secrets' | 'log'>;
+
+const adObject = z
+  .object({ appId: z.string(), displayName: z.string().nullish(), id: z.string().optional(), objectId: z.string().optional() })
+  .passthrough()
+  .transform((o) => ({ appId: o.appId, displayName: o.displayName ?? '', objectId: (o.id ?? o.objectId) as string }))
+  .refine((o) => Boolean(o.objectId), 'no id/objectId in az output');
+
+const secretOutput = z.object({ password: z.string().min(1), appId: z.string(), tenant: z.string().optional() });
+
+export const SECRET_DISPLAY_NAME = 'azure-mlops';
+
+export interface PipelineIdentity {
+  appId: string;
+  appObjectId: string;
+  objectId: string; // the service principal's object id
+  tenantId: string;
+  displayName: string;
+}
+
+async function findApps(ctx: Ctx, name: string) {
+  return ctx.az.json(['ad', 'app', 'list', '--display-name', name], z.array(adObject));
+}
+
+async function findSp(ctx: Ctx, appId: string) {
+  const list = await ctx.az.json(['ad', 'sp', 'list', '--filter', `appId eq '${appId}'`], z.array(adObject));
+  return list[0];
+}
+
+async function tenantOf(ctx: Ctx): Promise<string> {
+  return ctx.state.stepData<{ tenantId: string }>('azure-login').tenantId ?? (await ctx.az.account()).tenantId;
+}
+
+/** The identity as recorded by this step (for terraform and the service connection). */
+export function pipelineIdentity(ctx: Pick<Context, 'state'>): Partial<PipelineIdentity> {
+  return ctx.state.stepData<PipelineIdentity & Record<string, unknown>>('service-principal');
+}
+
+/**
+ * Makes sure a client secret is in memory (auth mode `secret`). A resumed run that no longer has
+ * it adds a new one with --append — never wiping the app's other credentials.
+ */
+export async function ensureClientSecret(ctx: Pick<Context, 'az' | 'secrets' | 'state'>, appId: string): Promise<string> {
+  if (ctx.secrets.clientSecret) return ctx.secrets.clientSecret;
+  const out = await ctx.az.json(['ad', 'app', 'credential', 'reset', '--id', appId, '--append', '--display-name', SECRET_DISPLAY_NAME, '--years', '1'], secretOutput, { secretStdout: true });
+  ctx.secrets.setClientSecret(out.password);
+  await ctx.state.addHistory('client-secret-added', `app ${appId}`);
+  return out.password;
+}
+
+export const servicePrincipalStep = defineStep<'az' | 'answers' | 'state' | 'secrets' | 'log'>({
+  id: 'service-principal',
+  title: 'Pipeline service principal',
+  dependsOn: ['azure-login'],
+  async check(ctx) {
+    const name = ctx.answers.get('spName');
+    const apps = await findApps(ctx, name);
+    if (apps.length > 1) {
+      return {
+        status: 'missing',
+        summary: `${apps.length} app registrations are named '${name}' (${apps.map((a) => a.appId).join(', ')})`,
+        fix: `Delete the extra ones (az ad app delete --id <appId>) or choose another name with --sp-name (env AZURE_MLOPS_SP_NAME).`,
+      };
+    }
+    const app = apps[0];
+    if (!app) return { status: 'missing', summary: `no app registration named '${name}'` };
+    const sp = await findSp(ctx, app.appId);
+    if (!sp) return { status: 'missing', summary: `app '${name}' (${app.appId}) has no service principal` };
+    const tenantId = await tenantOf(ctx);
+    return {
+      status: 'ok',
+      summary: `${name} (app ${app.appId}, object ${sp.objectId})`,
+      record: { appId: app.appId, appObjectId: app.objectId, objectId: sp.objectId, tenantId, displayName: name },
+    };
+  },
+  async plan(ctx, found) {
+    const name = ctx.answers.get('spName');
+    if (/app registrations are named/.test(found.summary)) throw new StepError(found.summary, found.fix, 'service-principal');
+    const apps = found.status === 'skipped' ? [] : await findApps(ctx, name).catch(() => []);
+    const changes: Change[] = [];
+    if (!apps[0]) changes.push({ action: 'create', what: `app registration '${name}' (no role assignment)`, commands: [formatCommand('az', ['ad', 'app', 'create', '--display-name', name])] });
+    changes.push({ action: 'create', what: `its service principal`, commands: [formatCommand('az', ['ad', 'sp', 'create', '--id', apps[0]?.appId ?? '<appId>'])] });
+    if (ctx.answers.get('auth') === 'secret') {
+      changes.push({
+        action: 'create',
+        what: 'a client secret, kept in memory only (never written anywhere)',
+        commands: [formatCommand('az', ['ad', 'app', 'credential', 'reset', '--id', apps[0]?.appId ?? '<appId>', '--append', '--display-name', SECRET_DISPLAY_NAME, '--years', '1'])],
+      });
+    }
+    return changes;
+  },
+  async apply(ctx) {
+    const name = ctx.answers.get('spName');
+    let app = (await findApps(ctx, name))[0];
+    if (app) {
+      await recordFound(ctx.state, { kind: 'entra-app', name, step: 'service-principal', id: app.appId });
+    } else {
+      app = await createTracked(ctx.state, { kind: 'entra-app', name, step: 'service-principal' }, async () => {
+        const a = await ctx.az.json(['ad', 'app', 'create', '--display-name', name], adObject);
+        return { ...a, id: a.appId };
+      });
+    }
+    let sp = await findSp(ctx, app.appId);
+    if (sp) {
+      await recordFound(ctx.state, { kind: 'entra-sp', name, step: 'service-principal', id: sp.objectId, meta: { appId: app.appId } });
+    } else {
+      const appId = app.appId;
+      sp = await createTracked(ctx.state, { kind: 'entra-sp', name, step: 'service-principal', meta: { appId } }, async () => {
+        const s = await ctx.az.json(['ad', 'sp', 'create', '--id', appId], adObject);
+        return { ...s, id: s.objectId };
+      });
+    }
+    ctx.az.invalidate();
+    const tenantId = await tenantOf(ctx);
+    await ctx.state.setStepData('service-principal', { appId: app.appId, appObjectId: app.objectId, objectId: sp.objectId, tenantId, displayName: name });
+    if (ctx.answers.get('auth') === 'secret') await ensureClientSecret(ctx, app.appId);
+  },
+});

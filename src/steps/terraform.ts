@@ -1,0 +1,248 @@
+import { createHash } from 'node:crypto';
+import { rm } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { errorDiagnostics, type TfEvent, type TfPlanJson } from '../adapters/terraform.js';
+import { exists, moduleHash, syncModule, writePrivate } from '../adapters/workdir.js';
+import { CancelledError, StepError } from '../engine/errors.js';
+import { defineStep, type Change, type CheckResult, type Context } from '../engine/types.js';
+import { formatDuration } from '../ui/prompts.js';
+import { locatePublicKey } from './ssh-key.js';
+import { backendSettings } from './terraform-backend.js';
+import { pipelineIdentity } from './service-principal.js';
+
+/**
+ * README: "terraform plan -out=out.tfstate -var prefix=... -var pat=... ; terraform apply out.tfstate".
+ *
+ * Works in `<state-dir>/terraform/` (a copy of the bundled module, or of --terraform-dir), with the
+ * non-secret answers in terraform.tfvars.json (0600) and the PAT only as TF_VAR_devops_pat in the
+ * child's environment. init -> plan -out=tfplan -detailed-exitcode -> summary -> confirm ->
+ * apply tfplan -> output -json into state. No changes: says so and does not apply.
+ */
+
+type Ctx = Pick<Context, 'terraform' | 'answers' | 'state' | 'secrets' | 'ssh' | 'log' | 'ui' | 'run' | 'signal' | 'az'>;
+
+export const PLAN_FILE = 'tfplan';
+export const TFVARS_FILE = 'terraform.tfvars.json';
+
+export function workdir(ctx: Pick<Context, 'run'>): string {
+  return join(ctx.run.stateDir, 'terraform');
+}
+
+export function moduleSource(ctx: Pick<Context, 'run' | 'answers'>): string {
+  const custom = ctx.answers.maybe('terraformDir');
+  return custom ? resolve(ctx.run.cwd, custom) : join(ctx.run.packageRoot, 'terraform');
+}
+
+/** Subscription and pipeline identity from earlier steps; placeholders when they have not run (plans). */
+async function tfvars(ctx: Ctx): Promise<Record<string, string | number>> {
+  const key = (await locatePublicKey(ctx)).key;
+  const sub = ctx.state.stepData<{ subscriptionId: string }>('azure-login').subscriptionId;
+  return {
+    prefix: ctx.answers.get('prefix'),
+    location: ctx.answers.get('location'),
+    subscription_id: sub ?? '<subscription id from azure-login>',
+    devops_url: ctx.answers.get('org'),
+    devops_pool: ctx.answers.get('pool'),
+    num_agents: ctx.answers.get('agents'),
+    agent_vm_size: ctx.answers.get('agentVmSize'),
+    ssh_public_key: key?.line ?? '<ssh public key>',
+    pipeline_sp_object_id: pipelineIdentity(ctx).objectId ?? '<object id from service-principal>',
+  };
+}
+
+async function fingerprint(ctx: Ctx, vars: Record<string, unknown>): Promise<string> {
+  const { hash } = await moduleHash(moduleSource(ctx));
+  return createHash('sha256').update(hash).update(JSON.stringify(vars)).digest('hex');
+}
+
+/** Provider settings for every terraform child. */
+function providerEnv(vars: Record<string, unknown>): Record<string, string> {
+  return { ARM_SUBSCRIPTION_ID: String(vars.subscription_id) };
+}
+
+/** Plus the secret, only for the commands that evaluate variables (plan, apply). */
+async function childEnv(ctx: Ctx, vars: Record<string, unknown>): Promise<Record<string, string>> {
+  return { ...providerEnv(vars), TF_VAR_devops_pat: await ctx.secrets.pat('the agent VM registers its agents with it') };
+}
+
+export const BACKEND_FILE = 'backend_azurerm.tf';
+
+/** `-backend-config` values for --state-backend azurerm (none for the local backend). */
+function backendConfig(ctx: Ctx, vars: Record<string, unknown>): string[] {
+  if (ctx.answers.get('stateBackend') !== 'azurerm') return [];
+  const b = backendSettings(ctx);
+  return [`resource_group_name=${b.resourceGroup}`, `storage_account_name=${b.account}`, `container_name=${b.container}`, `key=${b.key}`, `subscription_id=${String(vars.subscription_id)}`];
+}
+
+const PLAN_ARGS = ['plan', '-input=false', `-out=${PLAN_FILE}`, '-detailed-exitcode', '-json'];
+const APPLY_ARGS = ['apply', '-input=false', '-json', PLAN_FILE];
+
+/** Runs applied in this process: apply's own success is the re-check (no second full plan). */
+const appliedIn = new WeakSet<object>();
+
+export interface PlanSummary {
+  add: string[];
+  change: string[];
+  destroy: string[];
+  replace: string[];
+}
+
+export function summarizePlan(plan: TfPlanJson): PlanSummary {
+  const s: PlanSummary = { add: [], change: [], destroy: [], replace: [] };
+  for (const rc of plan.resource_changes) {
+    const a = rc.change.actions.join(',');
+    if (a === 'create') s.add.push(rc.address);
+    else if (a === 'update') s.change.push(rc.address);
+    else if (a === 'delete') s.destroy.push(rc.address);
+    else if (a === 'delete,create' || a === 'create,delete') s.replace.push(rc.address);
+  }
+  return s;
+}
+
+function renderSummary(ctx: Ctx, s: PlanSummary): void {
+  const { c } = ctx.log;
+  ctx.log.info(`  terraform plan: ${c.green(`${s.add.length} to add`)}, ${c.yellow(`${s.change.length} to change`)}, ${c.red(`${s.destroy.length + s.replace.length} to destroy`)}${s.replace.length ? c.red(` (${s.replace.length} replaced)`) : ''}`);
+  for (const a of s.add) ctx.log.info(`    ${c.green('+')} ${a}`);
+  for (const a of s.change) ctx.log.info(`    ${c.yellow('~')} ${a}`);
+  for (const a of s.replace) ctx.log.info(`    ${c.red('-/+')} ${a} ${c.red('(replaced: destroyed, then created again)')}`);
+  for (const a of s.destroy) ctx.log.info(`    ${c.red('-')} ${a} ${c.red('(destroyed)')}`);
+  if (s.destroy.length || s.replace.length) ctx.log.warn(`This plan destroys or replaces ${s.destroy.length + s.replace.length} resource(s). Read the list above before you confirm.`);
+}
+
+const PAST: Record<string, string> = { create: 'created', update: 'updated', delete: 'destroyed', replace: 'replaced', read: 'read' };
+
+/** Streams a plan/apply with progress and returns the result; Ctrl-C becomes a CancelledError. */
+async function streamWithProgress(ctx: Ctx, cwd: string, args: string[], env: Record<string, string>, title: string) {
+  const started = Date.now();
+  const active = new Map<string, { action: string; at: number }>();
+  let done = 0;
+  const r = await ctx.ui.task(title, async (update) =>
+    ctx.terraform.stream(args, {
+      cwd,
+      env,
+      signal: ctx.signal,
+      onEvent: (e: TfEvent) => {
+        const addr = e.hook?.resource?.addr;
+        if (e.type === 'apply_start' && addr) active.set(addr, { action: e.hook?.action ?? 'apply', at: Date.now() });
+        if (e.type === 'apply_complete' && addr) {
+          const a = active.get(addr);
+          active.delete(addr);
+          done++;
+          ctx.log.info(`    ${ctx.log.c.green('✔')} ${PAST[a?.action ?? ''] ?? 'applied'} ${addr} ${ctx.log.c.dim(`(${formatDuration((e.hook?.elapsed_seconds ?? 0) * 1000)})`)}`);
+        }
+        if (e.type === 'apply_errored' && addr) {
+          active.delete(addr);
+          ctx.log.error(`    failed: ${addr}`);
+        }
+        if (active.size) {
+          const [first, info] = [...active.entries()][0]!;
+          update(`${title}: ${done} done, ${info.action === 'create' ? 'creating' : info.action} ${first} (${formatDuration(Date.now() - info.at)})${active.size > 1 ? ` +${active.size - 1} more` : ''}`);
+        }
+      },
+    }),
+  );
+  if (r.interrupted) {
+    throw new CancelledError(
+      `Interrupted: terraform stopped gracefully after ${formatDuration(Date.now() - started)}; its state in ${cwd} is intact.`,
+      'Re-run `azure-mlops init` to resume: terraform plans again from what exists.',
+    );
+  }
+  return r;
+}
+
+async function readOutputs(ctx: Ctx, cwd: string, env: Record<string, string>): Promise<Record<string, unknown>> {
+  return ctx.terraform.outputs(cwd, env);
+}
+
+export const terraformStep = defineStep<'terraform' | 'answers' | 'state' | 'secrets' | 'ssh' | 'log' | 'ui' | 'run' | 'signal' | 'az'>({
+  id: 'terraform',
+  title: 'Azure infrastructure (terraform)',
+  dependsOn: ['tools', 'ssh-key', 'azure-login', 'service-principal', 'terraform-backend'],
+  async check(ctx): Promise<CheckResult> {
+    const dir = workdir(ctx);
+    const data = ctx.state.stepData<{ fingerprint: string; appliedAt: string }>('terraform');
+    const local = ctx.answers.get('stateBackend') === 'local';
+    if (!data.appliedAt || (local && !(await exists(join(dir, 'terraform.tfstate'))))) {
+      return { status: 'missing', summary: 'not applied yet' };
+    }
+    const vars = await tfvars(ctx);
+    if ((await fingerprint(ctx, vars)) !== data.fingerprint) {
+      return { status: 'missing', summary: 'the module or its variables changed since the last apply' };
+    }
+    if (appliedIn.has(ctx.state)) return { status: 'ok', summary: `applied; ${Object.keys(ctx.state.data.outputs).length} outputs recorded` };
+    // Read-only drift check: no saved plan, no lock taken.
+    const r = await ctx.terraform.stream(['plan', '-input=false', '-detailed-exitcode', '-lock=false', '-json'], { cwd: dir, env: await childEnv(ctx, vars), signal: ctx.signal });
+    if (r.exitCode === 0) return { status: 'ok', summary: `applied ${data.appliedAt.slice(0, 16).replace('T', ' ')}; terraform plan shows no changes` };
+    if (r.exitCode === 2) {
+      const counts = r.events.find((e) => e.type === 'change_summary')?.changes;
+      return { status: 'missing', summary: `terraform plan shows changes (drift): ${counts ? `${counts.add} to add, ${counts.change} to change, ${counts.remove} to destroy` : 'see the plan'}` };
+    }
+    throw new StepError(`terraform plan failed: ${errorDiagnostics(r.events).join('; ') || r.stderr.trim().split('\n').pop()}`, undefined, 'terraform');
+  },
+  async plan(ctx): Promise<Change[]> {
+    const dir = workdir(ctx);
+    const vars = await tfvars(ctx);
+    const t = ctx.terraform;
+    // The PAT is needed to apply: ask for it (or fail, naming the env var) before anything is created.
+    if (!ctx.run.dryRun) await ctx.secrets.pat('the agent VM registers its agents with it');
+    return [
+      {
+        action: 'run',
+        what: `prepare ${dir}: copy of ${moduleSource(ctx)}, ${TFVARS_FILE} (mode 0600)`,
+        details: [...Object.entries(vars).map(([k, v]) => `${k} = ${k === 'ssh_public_key' ? `${String(v).slice(0, 24)}…` : JSON.stringify(v)}`), 'devops_pat: from TF_VAR_devops_pat in terraform\'s environment only'],
+        confirm: false,
+      },
+      {
+        action: 'run',
+        what: 'terraform init, plan, show you the plan and ask, apply that saved plan, read the outputs',
+        commands: [t.commandLine(['init', '-input=false', '-no-color', ...backendConfig(ctx, vars).map((b) => `-backend-config=${b}`)]), t.commandLine(PLAN_ARGS), t.commandLine(['show', '-json', '-no-color', PLAN_FILE]), t.commandLine(APPLY_ARGS), t.commandLine(['output', '-json', '-no-color'])],
+        confirm: false,
+      },
+    ];
+  },
+  async apply(ctx) {
+    const dir = workdir(ctx);
+    const vars = await tfvars(ctx);
+    for (const [k, v] of Object.entries(vars)) if (String(v).startsWith('<')) throw new StepError(`terraform needs ${k}, which an earlier step did not provide`, 'Re-run `azure-mlops init`.', 'terraform');
+    const env = await childEnv(ctx, vars);
+    const synced = await syncModule(moduleSource(ctx), dir);
+    if (synced.changed) ctx.log.info(`  module copied to ${dir}`);
+    await writePrivate(join(dir, TFVARS_FILE), `${JSON.stringify(vars, null, 2)}\n`);
+    const backend = backendConfig(ctx, vars);
+    if (!backend.length) await rm(join(dir, BACKEND_FILE), { force: true });
+    else await writePrivate(join(dir, BACKEND_FILE), '# written by azure-mlops for --state-backend azurerm; settings come from -backend-config\nterraform {\n  backend "azurerm" {}\n}\n');
+
+    await ctx.ui.task('terraform init', () => ctx.terraform.init(dir, providerEnv(vars), backend));
+    const plan = await streamWithProgress(ctx, dir, PLAN_ARGS, env, 'terraform plan');
+    if (plan.exitCode === 1) {
+      throw new StepError(`terraform plan failed:\n  ${errorDiagnostics(plan.events).join('\n  ') || plan.stderr.trim()}`, `Full log in ${join(ctx.run.stateDir, 'logs')}.`, 'terraform');
+    }
+    if (plan.exitCode === 0) {
+      ctx.log.info('  terraform plan: no changes; nothing to apply.');
+    } else {
+      const summary = summarizePlan(await ctx.terraform.showPlan(dir, PLAN_FILE));
+      renderSummary(ctx, summary);
+      if (!ctx.run.yes) {
+        const n = summary.add.length + summary.change.length + summary.destroy.length + summary.replace.length;
+        if (!(await ctx.ui.confirm(`Apply this terraform plan (${n} resource change${n === 1 ? '' : 's'})?`, summary.destroy.length + summary.replace.length === 0))) {
+          throw new CancelledError('Terraform plan not applied; nothing was changed.', 'Re-run `azure-mlops init` when ready.');
+        }
+      }
+      const applied = await streamWithProgress(ctx, dir, APPLY_ARGS, env, 'terraform apply');
+      if (applied.exitCode !== 0) {
+        throw new StepError(
+          `terraform apply failed:\n  ${errorDiagnostics(applied.events).join('\n  ') || applied.stderr.trim()}`,
+          `Terraform kept its state in ${dir}; fix the cause and re-run \`azure-mlops init\` (full log in ${join(ctx.run.stateDir, 'logs')}).`,
+          'terraform',
+        );
+      }
+      const tally = applied.events.find((e) => e.type === 'change_summary')?.changes;
+      if (tally) ctx.log.info(`  terraform apply: ${tally.add} added, ${tally.change} changed, ${tally.remove} destroyed.`);
+    }
+    const outputs = await readOutputs(ctx, dir, providerEnv(vars));
+    await ctx.state.setOutputs(outputs);
+    await ctx.state.recordResource({ kind: 'terraform-deployment', name: ctx.answers.get('prefix'), id: dir, createdByUs: true, step: 'terraform', meta: { backend: ctx.answers.get('stateBackend') } });
+    await ctx.state.setStepData('terraform', { fingerprint: await fingerprint(ctx, vars), appliedAt: new Date().toISOString(), workdir: dir });
+    appliedIn.add(ctx.state);
+  },
+});

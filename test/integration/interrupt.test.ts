@@ -1,0 +1,47 @@
+import { readdirSync, readFileSync, existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { FakeAz } from '../fakes/fake-az.js';
+import { FIXTURE_MODULE, TF_SHIM_BIN, terraformShimEnv, tfCalls } from '../fakes/fake-terraform.js';
+import { baseEnv, runCli, tempWorld } from '../helpers/cli.js';
+import { makeKey } from '../helpers/keys.js';
+
+const PAT = 'canaryPAT0123456789abcdefXYZ';
+const ARGS = ['init', '--yes', '--prefix', 'mlops01', '--location', 'westeurope', '--org', 'https://dev.azure.com/contoso', '--project', 'mlops', '--terraform-dir', FIXTURE_MODULE];
+
+async function waitFor(cond: () => boolean, ms: number): Promise<void> {
+  const end = Date.now() + ms;
+  while (!cond()) {
+    if (Date.now() > end) throw new Error('timed out waiting');
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+describe('Ctrl-C during terraform apply', () => {
+  it('forwards one SIGINT, terraform stops gracefully, exit 130 with a resume hint, state intact; a re-run finishes', async () => {
+    const w = tempWorld();
+    makeKey(join(w.home, '.ssh'), 'id_ed25519');
+    const az = new FakeAz();
+    const env = baseEnv(w.home, { ...az.env(), ...terraformShimEnv(w.root), AZURE_DEVOPS_EXT_PAT: PAT, FIXTURE_APPLY_SLEEP: '60' });
+    env.PATH = `${TF_SHIM_BIN}:${env.PATH}`;
+    let pid = 0;
+    const run = runCli(ARGS, { env, cwd: w.cwd, onSpawn: (p) => (pid = p) });
+    await waitFor(() => tfCalls(w.root).some((c) => c.argv[0] === 'apply'), 60_000);
+    await new Promise((r) => setTimeout(r, 1500)); // let the slow resource start
+    process.kill(pid, 'SIGINT');
+    const r = await run;
+    expect(r.code, r.stdout + r.stderr).toBe(130);
+    expect(r.stderr).toContain('terraform stopped gracefully');
+    expect(r.stderr).toContain('Re-run `azure-mlops init` to resume');
+    const logs = join(w.cwd, '.azure-mlops', 'logs');
+    const log = readdirSync(logs).map((f) => readFileSync(join(logs, f), 'utf8')).join('\n');
+    expect(log).toMatch(/Interrupt received|Stopping operation|Gracefully shutting down/i);
+    expect(log).not.toMatch(/Two interrupts received/i);
+    expect(existsSync(join(w.cwd, '.azure-mlops', 'terraform', 'terraform.tfstate'))).toBe(true);
+    expect(JSON.parse(readFileSync(join(w.cwd, '.azure-mlops', 'state.json'), 'utf8')).steps.terraform?.status).not.toBe('done');
+
+    const again = await runCli(ARGS, { env: { ...env, FIXTURE_APPLY_SLEEP: '0' }, cwd: w.cwd });
+    expect(again.code, again.stderr).toBe(0);
+    expect(JSON.parse(readFileSync(join(w.cwd, '.azure-mlops', 'state.json'), 'utf8')).steps.terraform.status).toBe('done');
+  }, 120_000);
+});
