@@ -1,0 +1,41 @@
+# Resource names. The seed's names are kept where the seed had them (rg-{prefix}-ml,
+# rg-{prefix}-devops, aml-{prefix}, aks{prefix}, st{prefix}, kv-{prefix}, acr{prefix}); the pipeline's
+# variable group relies on RESOURCE_GROUP = rg-{prefix}-ml and WORKSPACE_NAME = aml-{prefix}.
+# Longest values for a 20-character prefix, against the Azure limit, are noted beside each.
+
+data "azurerm_client_config" "current" {}
+
+locals {
+  names = {
+    ml_resource_group     = "rg-${var.prefix}-ml"                   # 26 / 90
+    devops_resource_group = "rg-${var.prefix}-devops"               # 30 / 90
+    workspace             = "aml-${var.prefix}"                     # 24 / 33
+    aks                   = "aks${var.prefix}"                      # 23 / 63 (also the DNS prefix: 54)
+    storage_account       = "st${var.prefix}"                       # 22 / 24, lowercase letters and digits
+    key_vault             = "kv-${var.prefix}"                      # 23 / 24
+    container_registry    = "acr${var.prefix}"                      # 23 / 50, at least 5
+    log_analytics         = "log-${var.prefix}"                     # 24 / 63
+    application_insights  = "appi-${var.prefix}"                    # 25 / 255
+    vnet                  = "vnet-${var.prefix}"                    # 25 / 64
+    aks_identity          = "id-${var.prefix}-aks"                  # 27 / 128
+    agent_vm              = "vm-${var.prefix}-agents"               # 30 / 64 (Linux host name)
+    agent_nic             = "nic-${var.prefix}-agents"              # 31 / 80
+    agent_nsg             = "nsg-${var.prefix}-agents"              # 31 / 80
+    agent_public_ip       = "pip-${var.prefix}-agents"              # 31 / 80
+    nat_gateway           = "ng-${var.prefix}-agents"               # 30 / 80
+    nat_public_ip         = "pip-${var.prefix}-natgw"               # 30 / 80
+    dcr                   = "MSCI-${var.location}-aks${var.prefix}" # Container Insights' own naming, <= 64
+  }
+
+  subnet_names = {
+    aks    = "snet-aks"
+    agents = "snet-agents"
+    ilb    = "snet-ilb"
+  }
+
+  tags = merge({ "managed-by" = "azure-mlops", "mlops-prefix" = var.prefix }, var.tags)
+
+  # The inference router's internal load balancer goes into the AKS subnet unless a dedicated
+  # subnet is asked for (see azureml_kubernetes.tf).
+  ilb_in_dedicated_subnet = var.ilb_subnet_address_prefix != null
+}
