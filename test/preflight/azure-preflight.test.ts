@@ -1,0 +1,450 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { StepError } from '../../src/engine/errors.js';
+import { runSteps } from '../../src/engine/runner.js';
+import { azurePreflightStep, createAzurePreflightStep, REQUIRED_PROVIDERS, runPreflightChecks } from '../../src/steps/azure-preflight.js';
+import { CONTRIBUTOR, READER, USER_ACCESS_ADMINISTRATOR, defaultArmWorld } from '../fakes/arm/fake-arm.js';
+import { FAKE_TOKEN, ids, LOCATION, PREFIX, setup, SUB } from './helpers.js';
+
+const count = (list: string[], cmd: string) => list.filter((c) => c === cmd).length;
+
+async function planError(step: typeof azurePreflightStep, ctx: Parameters<typeof step.plan>[0], found: Parameters<typeof step.plan>[1]): Promise<StepError> {
+  const e = await step.plan(ctx, found).then(
+    () => undefined,
+    (x: unknown) => x,
+  );
+  expect(e).toBeInstanceOf(StepError);
+  return e as StepError;
+}
+
+describe('azure preflight: all ok', () => {
+  it('passes every check with exactly one `az cloud show` and one `az account get-access-token`', async () => {
+    const { ctx, arm, az, azCommands, io } = await setup();
+    const r = await azurePreflightStep.check(ctx);
+    expect(r.status).toBe('ok');
+    expect(r.summary).toContain(`${REQUIRED_PROVIDERS.length} resource providers registered`);
+    expect(r.summary).toContain(`names free (st${PREFIX}, acr${PREFIX}, kv-${PREFIX})`);
+    expect(r.summary).toContain(`no soft-deleted key vault named kv-${PREFIX}`);
+    // 3 x D4s_v5 (12) + 1 x D2s_v5 (2) = 14 dedicated; 4 x DS3_v2 = 16 low-priority Azure ML vCPUs
+    expect(r.summary).toContain('vCPUs: 14 of 96 free');
+    expect(r.summary).toContain('Azure ML low-priority vCPUs: 16 of 100 free');
+    expect(r.summary).toContain('can create resource groups and role assignments');
+    expect(r.record).toEqual({ subscriptionId: SUB, location: LOCATION });
+
+    const cmds = azCommands();
+    expect(count(cmds, 'cloud show')).toBe(1);
+    expect(count(cmds, 'account get-access-token')).toBe(1);
+    expect(cmds).toHaveLength(2); // the subscription came from state: no `account show`
+    // Not a global cloud's endpoint: the token is for the audience az itself uses for ARM.
+    const tokenCall = az.calls().find((c) => c.cmd === 'account get-access-token')!;
+    expect(tokenCall.argv).toContain('https://management.core.windows.net/');
+
+    expect(arm.requests.length).toBeGreaterThan(10);
+    expect(arm.requests.every((q) => q.bearer)).toBe(true);
+    expect(arm.requests.every((q) => q.query['api-version'])).toBe(true);
+    expect(arm.mutatingRequests()).toEqual([]);
+    expect(JSON.stringify(arm.requests) + io.all()).not.toContain(FAKE_TOKEN);
+    // The token was registered with the redactor: no log line can show it.
+    expect(ctx.redactor.redact(`Bearer ${FAKE_TOKEN}`)).toBe('Bearer ***');
+  });
+
+  it('check and plan of one run share one survey; plan of a satisfied step is empty', async () => {
+    const { ctx, arm } = await setup();
+    const r = await azurePreflightStep.check(ctx);
+    const before = arm.requests.length;
+    expect(await azurePreflightStep.plan(ctx, r)).toEqual([]);
+    expect(arm.requests.length).toBe(before);
+  });
+
+  it('without a pinned subscription it asks az once for the current one', async () => {
+    const { ctx, azCommands } = await setup({ pinSubscription: false });
+    expect((await azurePreflightStep.check(ctx)).status).toBe('ok');
+    const cmds = azCommands();
+    expect(count(cmds, 'account show')).toBe(1);
+    expect(count(cmds, 'account get-access-token')).toBe(1);
+    expect(count(cmds, 'cloud show')).toBe(1);
+  });
+
+  it('runPreflightChecks lists the five checks for doctor', async () => {
+    const { ctx } = await setup();
+    const checks = await runPreflightChecks(ctx);
+    expect(checks.map((c) => [c.id, c.status])).toEqual([
+      ['azure.providers', 'ok'],
+      ['azure.names', 'ok'],
+      ['azure.deleted-vault', 'ok'],
+      ['azure.quota', 'ok'],
+      ['azure.role-assignments', 'ok'],
+    ]);
+    for (const c of checks) expect(c.summary).not.toBe('');
+  });
+
+  it('a second init with everything in place makes no mutating ARM call', async () => {
+    const { ctx, arm } = await setup();
+    const report = await runSteps([azurePreflightStep], ctx, 'apply');
+    expect(report.steps[0]?.outcome).toBe('already');
+    expect(arm.mutatingRequests()).toEqual([]);
+  });
+});
+
+describe('azure preflight: global names', () => {
+  it.each([
+    ['storage account', { storage: [`st${PREFIX}`], registry: [], vault: [] }, `st${PREFIX}`],
+    ['container registry', { storage: [], registry: [`acr${PREFIX}`], vault: [] }, `acr${PREFIX}`],
+    ['key vault', { storage: [], registry: [], vault: [`kv-${PREFIX}`] }, `kv-${PREFIX}`],
+  ])('a %s name taken by someone else is missing, with another --prefix as the fix', async (what, takenNames, name) => {
+    const { ctx, arm } = await setup({ arm: { takenNames } });
+    const r = await azurePreflightStep.check(ctx);
+    expect(r.status).toBe('missing');
+    expect(r.summary).toContain(`the ${what} name ${name} is taken by another Azure resource outside this deployment`);
+    expect(r.fix).toContain('--prefix');
+    expect(r.details?.join('\n')).toContain('AZURE_MLOPS_PREFIX');
+    const checks = await runPreflightChecks(ctx);
+    expect(checks.find((c) => c.id === 'azure.names')?.status).toBe('missing');
+    expect(checks.filter((c) => c.status !== 'ok').map((c) => c.id)).toEqual(['azure.names']);
+
+    const e = await planError(azurePreflightStep, ctx, r);
+    expect(e.message).toContain('before anything is created');
+    expect(e.message).toContain(name);
+    expect(e.fix).toContain('--prefix');
+    expect(arm.mutatingRequests()).toEqual([]);
+  });
+
+  it('names held by this deployment (in rg-{prefix}-ml of this subscription) are ok: a re-run after terraform apply passes', async () => {
+    const { ctx, arm } = await setup();
+    arm.addResource(ids.rg, { type: 'Microsoft.Resources/resourceGroups', location: LOCATION });
+    arm.addResource(ids.storage, { type: 'Microsoft.Storage/storageAccounts', location: LOCATION });
+    arm.addResource(ids.registry, { type: 'Microsoft.ContainerRegistry/registries', location: LOCATION });
+    arm.addResource(ids.vault, { type: 'Microsoft.KeyVault/vaults', location: LOCATION });
+    const r = await azurePreflightStep.check(ctx);
+    expect(r.status).toBe('ok');
+    expect(r.summary).toContain(`names free or already this deployment's (st${PREFIX}, acr${PREFIX}, kv-${PREFIX})`);
+    // each taken name was looked up in the deployment's resource group
+    expect(arm.calls('GET', /storageAccounts\/stmlops01$/)).toHaveLength(1);
+    expect(arm.calls('GET', /vaults\/kv-mlops01$/)).toHaveLength(1);
+  });
+
+  it('a name taken in another resource group of the same subscription is still someone else’s', async () => {
+    const { ctx, arm } = await setup();
+    arm.addResource(`/subscriptions/${SUB}/resourceGroups/rg-other/providers/Microsoft.Storage/storageAccounts/st${PREFIX}`);
+    const r = await azurePreflightStep.check(ctx);
+    expect(r.status).toBe('missing');
+    expect(r.summary).toContain(`storage account name st${PREFIX} is taken`);
+  });
+});
+
+describe('azure preflight: soft-deleted key vault', () => {
+  const deleted = { name: `kv-${PREFIX}`, location: LOCATION, deletionDate: '2026-09-01T10:00:00Z', scheduledPurgeDate: '2026-11-30T10:00:00Z' };
+
+  it('is missing: says it blocks the name for up to 90 days and offers --purge-deleted or another prefix', async () => {
+    const { ctx, arm } = await setup({ arm: { deletedVaults: [deleted] } });
+    const r = await azurePreflightStep.check(ctx);
+    expect(r.status).toBe('missing');
+    expect(r.summary).toContain(`the key vault name kv-${PREFIX} is held by a soft-deleted vault (deleted 2026-09-01 in ${LOCATION})`);
+    expect(r.summary).toContain('up to 90 days');
+    expect(r.summary).toContain('until 2026-11-30');
+    expect(r.fix).toContain('--purge-deleted');
+    expect(r.fix).toContain('--prefix');
+    // reported once, by the deleted-vault check, not again as a taken name
+    const checks = await runPreflightChecks(ctx);
+    expect(checks.filter((c) => c.status !== 'ok').map((c) => c.id)).toEqual(['azure.deleted-vault']);
+
+    const e = await planError(azurePreflightStep, ctx, r);
+    expect(e.message).toContain('soft-deleted');
+    expect(e.fix).toContain('--purge-deleted');
+    expect(arm.purged).toEqual([]);
+    expect(arm.mutatingRequests()).toEqual([]);
+  });
+
+  it('with purgeDeleted the plan purges it, apply purges it (long-running operation) and the re-check passes', async () => {
+    const { ctx, arm } = await setup({ arm: { deletedVaults: [deleted], purgePolls: 2 } });
+    const step = createAzurePreflightStep({ purgeDeleted: true });
+    const r = await step.check(ctx);
+    expect(r.status).toBe('missing');
+    const changes = await step.plan(ctx, r);
+    expect(changes).toEqual([
+      expect.objectContaining({ action: 'delete', commands: [`az keyvault purge --name kv-${PREFIX} --location ${LOCATION}`] }),
+    ]);
+    expect(changes[0]?.what).toContain('lost for good');
+
+    const report = await runSteps([step], ctx, 'apply');
+    expect(report.steps[0]?.outcome).toBe('done');
+    expect(arm.purged).toEqual([{ name: `kv-${PREFIX}`, location: LOCATION }]);
+    expect(arm.calls('POST', /deletedVaults\/kv-mlops01\/purge$/)).toHaveLength(1);
+    expect(arm.calls('GET', /operationResults\//).length).toBe(3); // 202, 202, 200
+  });
+
+  it('a vault deleted in another region of the subscription is found through the list of deleted vaults', async () => {
+    const { ctx } = await setup({ arm: { deletedVaults: [{ ...deleted, location: 'northeurope' }] } });
+    const r = await azurePreflightStep.check(ctx);
+    expect(r.status).toBe('missing');
+    expect(r.summary).toContain('deleted 2026-09-01 in northeurope');
+    const changes = await createAzurePreflightStep({ purgeDeleted: true }).plan(ctx, r);
+    expect(changes[0]?.commands).toEqual([`az keyvault purge --name kv-${PREFIX} --location northeurope`]);
+  });
+
+  it('purge protection: even --purge-deleted cannot help; another prefix is the fix', async () => {
+    const { ctx } = await setup({ arm: { deletedVaults: [{ ...deleted, purgeProtectionEnabled: true }] } });
+    const step = createAzurePreflightStep({ purgeDeleted: true });
+    const r = await step.check(ctx);
+    expect(r.summary).toContain('purge protection');
+    const e = await planError(step, ctx, r);
+    expect(e.message).toContain('purge protection');
+    expect(e.fix).toContain('--prefix');
+  });
+});
+
+describe('azure preflight: vCPU quota', () => {
+  it('a VM family quota too low is missing, with needed vs free and the quota-increase hint', async () => {
+    const world = defaultArmWorld();
+    world.computeUsages['*'] = world.computeUsages['*']!.map((u) => (u.name === 'standardDSv5Family' ? { ...u, current: 2, limit: 12 } : u));
+    const { ctx } = await setup({ arm: { computeUsages: world.computeUsages } });
+    const r = await azurePreflightStep.check(ctx);
+    expect(r.status).toBe('missing');
+    expect(r.summary).toContain(`Standard DSv5 Family vCPUs (VM quota) in ${LOCATION}: need 14, only 10 free (limit 12, 2 in use)`);
+    expect(r.summary).toContain('AKS nodes: 3 x Standard_D4s_v5 = 12; agent VM: 1 x Standard_D2s_v5 = 2');
+    expect(r.fix).toContain('quota increase');
+    expect(r.fix).toContain('--agent-vm-size');
+    const e = await planError(azurePreflightStep, ctx, r);
+    expect(e.message).toContain('need 14, only 10 free');
+  });
+
+  it('the regional vCPU total too low is missing', async () => {
+    const world = defaultArmWorld();
+    world.computeUsages['*'] = world.computeUsages['*']!.map((u) => (u.name === 'cores' ? { ...u, current: 8, limit: 20 } : u));
+    const { ctx } = await setup({ arm: { computeUsages: world.computeUsages } });
+    const r = await azurePreflightStep.check(ctx);
+    expect(r.status).toBe('missing');
+    expect(r.summary).toContain(`Total Regional vCPUs (VM quota) in ${LOCATION}: need 14, only 12 free (limit 20, 8 in use)`);
+  });
+
+  it('the low-priority training cluster counts against the Azure ML low-priority quota, not the VM family', async () => {
+    const world = defaultArmWorld();
+    world.mlUsages['*'] = world.mlUsages['*']!.map((u) => (u.name === 'Total Cluster LowPriority Regional vCPUs' ? { ...u, current: 0, limit: 8 } : u));
+    world.computeUsages['*'] = world.computeUsages['*']!.map((u) => (u.name === 'standardDSv2Family' ? { ...u, current: 0, limit: 0 } : u));
+    const { ctx } = await setup({ arm: { mlUsages: world.mlUsages, computeUsages: world.computeUsages } });
+    const r = await azurePreflightStep.check(ctx);
+    expect(r.status).toBe('missing');
+    expect(r.summary).toContain('Total Cluster LowPriority Regional vCPUs (Azure ML compute quota)');
+    expect(r.summary).toContain('need 16, only 8 free');
+    expect(r.summary).toContain('Azure ML training cluster (max nodes): 4 x Standard_DS3_v2 = 16');
+    expect(r.summary).not.toContain('Standard DSv2 Family vCPUs'); // the VM family quota of DSv2 is not used
+    expect(r.fix).toContain('Azure Machine Learning');
+  });
+
+  it('a VM size the region does not offer is missing and names --agent-vm-size', async () => {
+    const { ctx } = await setup({ flags: { agentVmSize: 'Standard_E2s_v5' } });
+    const r = await azurePreflightStep.check(ctx);
+    expect(r.status).toBe('missing');
+    expect(r.summary).toContain(`VM size Standard_E2s_v5 (agent VM) is not offered in this region in ${LOCATION}`);
+    expect(r.fix).toContain('--agent-vm-size');
+    expect(r.fix).toContain('az vm list-skus');
+  });
+
+  it('a size restricted for the subscription is missing', async () => {
+    const world = defaultArmWorld();
+    world.skus = world.skus.map((s) => (s.name === 'Standard_D4s_v5' ? { ...s, restricted: 'NotAvailableForSubscription' } : s));
+    const { ctx } = await setup({ arm: { skus: world.skus } });
+    const r = await azurePreflightStep.check(ctx);
+    expect(r.summary).toContain('Standard_D4s_v5 (AKS nodes) is restricted for this subscription (NotAvailableForSubscription)');
+  });
+
+  it('a re-run after terraform apply does not count the existing AKS nodes and agent VM twice', async () => {
+    const world = defaultArmWorld();
+    // the deployment's own 14 vCPUs are in use; only 2 are left
+    world.computeUsages['*'] = world.computeUsages['*']!.map((u) =>
+      u.name === 'cores' ? { ...u, current: 18, limit: 20 } : u.name === 'standardDSv5Family' ? { ...u, current: 14, limit: 16 } : u,
+    );
+    const { ctx, arm } = await setup({ arm: { computeUsages: world.computeUsages } });
+    arm.addResource(ids.aks, { type: 'Microsoft.ContainerService/managedClusters' });
+    arm.addResource(ids.agentVm, { type: 'Microsoft.Compute/virtualMachines' });
+    const r = await azurePreflightStep.check(ctx);
+    expect(r.status).toBe('ok');
+  });
+});
+
+describe('azure preflight: resource providers', () => {
+  it('an unregistered provider: plan registers it (az command shown), apply registers and waits until Registered', async () => {
+    const world = defaultArmWorld();
+    world.providers['Microsoft.KubernetesConfiguration'] = 'NotRegistered';
+    world.providers['Microsoft.MachineLearningServices'] = 'NotRegistered';
+    const { ctx, arm } = await setup({ arm: { providers: world.providers, registrationPolls: 2 } });
+    const r = await azurePreflightStep.check(ctx);
+    expect(r.status).toBe('missing');
+    expect(r.summary).toContain('2 of 11 resource providers not registered: Microsoft.KubernetesConfiguration, Microsoft.MachineLearningServices');
+    // Azure ML's quota cannot be read before its provider is registered: a note, not a blocker
+    expect(r.details?.join('\n')).toContain('Azure ML compute quota is checked once its resource provider is registered');
+
+    const changes = await azurePreflightStep.plan(ctx, r);
+    expect(changes.map((c) => [c.action, c.commands?.[0]])).toEqual([
+      ['run', 'az provider register --namespace Microsoft.KubernetesConfiguration'],
+      ['run', 'az provider register --namespace Microsoft.MachineLearningServices'],
+    ]);
+
+    const report = await runSteps([azurePreflightStep], ctx, 'apply');
+    expect(report.steps[0]?.outcome).toBe('done');
+    expect(arm.registered.sort()).toEqual(['Microsoft.KubernetesConfiguration', 'Microsoft.MachineLearningServices']);
+    expect(arm.world.providers['Microsoft.KubernetesConfiguration']).toBe('Registered');
+    // it polled the provider until Registered (Registering twice, then Registered)
+    expect(arm.calls('GET', /\/providers\/Microsoft\.KubernetesConfiguration$/).length).toBeGreaterThanOrEqual(4);
+    // and the re-check read the Azure ML quota
+    expect(report.steps[0]?.check?.summary).toContain('Azure ML low-priority vCPUs: 16 of 100 free');
+  });
+
+  it('a fresh subscription: checks that need an unregistered provider wait for it; apply registers, the re-check runs them', async () => {
+    const world = defaultArmWorld();
+    for (const ns of ['Microsoft.Storage', 'Microsoft.KeyVault', 'Microsoft.Compute', 'Microsoft.MachineLearningServices', 'Microsoft.ContainerRegistry']) world.providers[ns] = 'NotRegistered';
+    const { ctx, arm } = await setup({ arm: { providers: world.providers } });
+    const checks = await runPreflightChecks(ctx);
+    expect(checks.map((c) => [c.id, c.status])).toEqual([
+      ['azure.providers', 'missing'],
+      ['azure.names', 'warning'],
+      ['azure.deleted-vault', 'warning'],
+      ['azure.quota', 'warning'],
+      ['azure.role-assignments', 'ok'],
+    ]);
+    expect(checks[1]?.summary).toBe('Global names: checked once its resource provider is registered');
+    const r = await azurePreflightStep.check(ctx);
+    expect((await azurePreflightStep.plan(ctx, r)).map((c) => c.commands?.[0])).toHaveLength(5);
+    const report = await runSteps([azurePreflightStep], ctx, 'apply');
+    expect(report.steps[0]?.outcome).toBe('done');
+    expect(report.steps[0]?.check?.status).toBe('ok');
+    expect(report.steps[0]?.check?.summary).toContain('names free');
+    expect(arm.registered).toHaveLength(5);
+  });
+
+  it('dry run: prints the register commands and changes nothing', async () => {
+    const world = defaultArmWorld();
+    world.providers['Microsoft.KubernetesConfiguration'] = 'NotRegistered';
+    const { ctx, arm, io } = await setup({ arm: { providers: world.providers } });
+    const report = await runSteps([azurePreflightStep], ctx, 'dry-run');
+    expect(report.steps[0]?.outcome).toBe('planned');
+    expect(io.out()).toContain('az provider register --namespace Microsoft.KubernetesConfiguration');
+    expect(arm.mutatingRequests()).toEqual([]);
+  });
+
+  it('a provider still registering is waited for, not registered again', async () => {
+    const world = defaultArmWorld();
+    world.providers['Microsoft.ContainerService'] = 'Registering';
+    const { ctx, arm } = await setup({ arm: { providers: world.providers } });
+    const r = await azurePreflightStep.check(ctx);
+    const changes = await azurePreflightStep.plan(ctx, r);
+    expect(changes).toEqual([expect.objectContaining({ what: 'wait for resource provider Microsoft.ContainerService to finish registering' })]);
+    setTimeout(() => (arm.world.providers['Microsoft.ContainerService'] = 'Registered'), 50);
+    await azurePreflightStep.apply(ctx, changes);
+    expect(arm.registered).toEqual([]);
+  });
+
+  it('without the right to register providers the plan stops with the command for an admin', async () => {
+    const world = defaultArmWorld();
+    world.providers['Microsoft.KubernetesConfiguration'] = 'NotRegistered';
+    const { ctx } = await setup({ arm: { providers: world.providers, permissions: [...READER, ...USER_ACCESS_ADMINISTRATOR] } });
+    const r = await azurePreflightStep.check(ctx);
+    const e = await planError(azurePreflightStep, ctx, r);
+    expect(e.message).toContain('you may not register it (needs Microsoft.KubernetesConfiguration/register/action)');
+    expect(e.message).toContain('az provider register --namespace Microsoft.KubernetesConfiguration');
+  });
+
+  it('a failed registration is a step error with the command to run', async () => {
+    const world = defaultArmWorld();
+    world.providers['Microsoft.KubernetesConfiguration'] = 'NotRegistered';
+    const { ctx } = await setup({
+      arm: {
+        providers: world.providers,
+        faults: [{ method: 'POST', path: '/register$', status: 403, body: { error: { code: 'AuthorizationFailed', message: 'The client does not have authorization to perform action Microsoft.KubernetesConfiguration/register/action.' } } }],
+      },
+    });
+    const r = await azurePreflightStep.check(ctx);
+    const changes = await azurePreflightStep.plan(ctx, r);
+    const e = await azurePreflightStep.apply(ctx, changes).then(
+      () => undefined,
+      (x: unknown) => x as StepError,
+    );
+    expect(e).toBeInstanceOf(StepError);
+    expect(e!.message).toContain("lacks the permission 'Microsoft.KubernetesConfiguration/register/action'");
+    expect(e!.fix).toContain('az provider register --namespace Microsoft.KubernetesConfiguration');
+  });
+});
+
+describe('azure preflight: rights', () => {
+  it('Contributor cannot create role assignments: missing, naming Owner / User Access Administrator', async () => {
+    const { ctx } = await setup({ arm: { permissions: CONTRIBUTOR } });
+    const r = await azurePreflightStep.check(ctx);
+    expect(r.status).toBe('missing');
+    expect(r.summary).toContain(`cannot create role assignments on subscription ${SUB} (needs Microsoft.Authorization/roleAssignments/write)`);
+    expect(r.fix).toContain('Owner or User Access Administrator');
+    expect(r.fix).toContain(`--scope /subscriptions/${SUB}`);
+    const e = await planError(azurePreflightStep, ctx, r);
+    expect(e.message).toContain('role assignments');
+  });
+
+  it('User Access Administrator alone can assign roles but cannot create resource groups', async () => {
+    const { ctx } = await setup({ arm: { permissions: USER_ACCESS_ADMINISTRATOR } });
+    const checks = await runPreflightChecks(ctx);
+    const rights = checks.find((c) => c.id === 'azure.role-assignments')!;
+    expect(rights.status).toBe('missing');
+    expect(rights.summary).toContain('cannot create resource groups');
+    expect(rights.summary).not.toContain('cannot create role assignments');
+  });
+
+  it('Contributor + User Access Administrator is enough', async () => {
+    const { ctx } = await setup({ arm: { permissions: [...CONTRIBUTOR, ...USER_ACCESS_ADMINISTRATOR] } });
+    expect((await azurePreflightStep.check(ctx)).status).toBe('ok');
+  });
+
+  it('role assignments allowed only under a condition are a warning (the run goes on)', async () => {
+    const { ctx } = await setup({
+      arm: { permissions: [...CONTRIBUTOR, { actions: ['Microsoft.Authorization/roleAssignments/write'], notActions: [], condition: "@Request[Microsoft.Authorization/roleAssignments:RoleDefinitionId] ForAnyOfAnyValues:GuidEquals {7f951dda-4ed3-4680-a7ca-43fe172d538d}" }] },
+    });
+    const r = await azurePreflightStep.check(ctx);
+    expect(r.status).toBe('warning');
+    expect(r.summary).toContain('only under a condition');
+  });
+});
+
+describe('azure preflight: transient failures and secrets', () => {
+  it('a 429 with Retry-After from ARM is retried and the check still passes', async () => {
+    const { ctx, arm } = await setup({
+      arm: { faults: [{ method: 'GET', path: '/providers/Microsoft\\.Compute/skus$', status: 429, headers: { 'Retry-After': '1' } }] },
+    });
+    const started = Date.now();
+    const r = await azurePreflightStep.check(ctx);
+    expect(r.status).toBe('ok');
+    expect(arm.calls('GET', /\/providers\/Microsoft\.Compute\/skus$/)).toHaveLength(2);
+    expect(Date.now() - started).toBeGreaterThanOrEqual(900); // honoured Retry-After
+  });
+
+  it('a 500 then success is retried too', async () => {
+    const { ctx, arm } = await setup({ arm: { faults: [{ method: 'POST', path: 'Microsoft\\.KeyVault/checkNameAvailability$', status: 500 }] } });
+    expect((await azurePreflightStep.check(ctx)).status).toBe('ok');
+    expect(arm.calls('POST', /KeyVault\/checkNameAvailability$/)).toHaveLength(2);
+  }, 20_000);
+
+  it('an ARM error that does not go away is reported as "could not check", with the service message, never the token', async () => {
+    const { ctx, io } = await setup({
+      arm: { faults: [{ method: 'GET', path: '/usages$', status: 400, times: 10, body: { error: { code: 'BadRequest', message: 'Location westeurope is not available for resource type usages.' } } }] },
+    });
+    const r = await azurePreflightStep.check(ctx);
+    expect(r.status).toBe('missing');
+    expect(r.summary).toContain('vCPU quota: could not check');
+    expect(r.summary).toContain('400 BadRequest: Location westeurope is not available');
+    const e = await planError(azurePreflightStep, ctx, r);
+    for (const text of [r.summary, ...(r.details ?? []), r.fix ?? '', e.message, e.fix ?? '', io.all()]) expect(text).not.toContain(FAKE_TOKEN);
+  });
+
+  it('the token never appears in requests, output, errors or the state file', async () => {
+    const world = defaultArmWorld();
+    world.providers['Microsoft.Network'] = 'NotRegistered';
+    const { ctx, arm, io } = await setup({ arm: { providers: world.providers, permissions: CONTRIBUTOR, takenNames: { storage: [`st${PREFIX}`], registry: [], vault: [] } } });
+    const r = await azurePreflightStep.check(ctx);
+    const e = await runSteps([azurePreflightStep], ctx, 'apply').then(
+      () => undefined,
+      (x: unknown) => x as StepError,
+    );
+    expect(e).toBeInstanceOf(StepError);
+    const state = readFileSync(join(ctx.run.stateDir, 'state.json'), 'utf8');
+    const everything = [JSON.stringify(arm.requests), io.all(), JSON.stringify(r), e!.message, e!.fix ?? '', state].join('\n');
+    expect(everything).not.toContain(FAKE_TOKEN);
+    expect(everything).not.toContain('fake-token');
+  });
+});
