@@ -15,4 +15,12 @@ try {
 } catch {
   // the compile cache is an optimisation only
 }
+// A bundled dependency (typed-rest-client, used by azure-devops-node-api) calls url.parse(), whose
+// deprecation warning would otherwise be printed to every user. Only that one warning is dropped.
+const emitWarning = process.emitWarning.bind(process);
+process.emitWarning = (warning, ...rest) => {
+  const code = typeof rest[0] === 'object' ? rest[0]?.code : rest[1];
+  if (code === 'DEP0169') return;
+  emitWarning(warning, ...rest);
+};
 await import('../dist/cli.js');

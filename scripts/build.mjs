@@ -44,7 +44,8 @@ await build({
   // Some bundled dependencies are CommonJS and call require(); give the ESM bundle one.
   banner: {
     // process.getBuiltinModule (Node >= 22.3) avoids building the ESM facade of node:module.
-    js: "const require = process.getBuiltinModule('node:module').createRequire(import.meta.url);",
+    // __dirname/__filename for bundled CommonJS code that reads them (azure-devops-node-api does).
+    js: "const require = process.getBuiltinModule('node:module').createRequire(import.meta.url); const __filename = process.getBuiltinModule('node:url').fileURLToPath(import.meta.url); const __dirname = process.getBuiltinModule('node:path').dirname(__filename);",
   },
   logLevel: 'warning',
 });

@@ -98,7 +98,11 @@ export function buildProgram(): Command {
     program
       .command('init', { isDefault: true })
       .description('set everything up, step by step (the default command); re-run to resume or check')
-      .option('--dry-run', 'print the plan (with exact az/terraform command lines) and change nothing'),
+      .option('--dry-run', 'print the plan (with exact az/terraform command lines) and change nothing')
+      .option('--push-to <branch>', 'the repository already has commits: push the pipeline and ML code to this new branch instead')
+      .option('--purge-deleted', 'purge a soft-deleted key vault that holds the kv-{prefix} name (its secrets are lost for good)')
+      .option('--run', 'queue a pipeline run at the end and follow it stage by stage')
+      .option('--no-wait', 'with --run: return as soon as the run is queued'),
   ).action(async (_o, cmd: Command) => {
     const opts = cmd.optsWithGlobals();
     await execute(opts, async (base, signal) => {
@@ -108,7 +112,9 @@ export function buildProgram(): Command {
     });
   });
 
-  addAnswerOptions(program.command('plan').description('show what init would do, changing nothing (= init --dry-run)')).action(async (_o, cmd: Command) => {
+  addAnswerOptions(
+    program.command('plan').description('show what init would do, changing nothing (= init --dry-run)').option('--push-to <branch>', 'as for init').option('--purge-deleted', 'as for init'),
+  ).action(async (_o, cmd: Command) => {
     const opts = { ...cmd.optsWithGlobals(), dryRun: true };
     await execute(opts, async (base, signal) => {
       const { runInit } = await import('./commands/init.js');

@@ -128,6 +128,15 @@ export class AzAdapter {
     return this.cached(['account', 'list'], z.array(accountSchema));
   }
 
+  /**
+   * An Entra access token for `resource` from the existing az login. Its stdout is a secret: it is
+   * never logged; the caller registers the token with the redactor.
+   */
+  async accessToken(resource: string): Promise<{ token: string; expiresOn?: string }> {
+    const t = await this.json(['account', 'get-access-token', '--resource', resource], z.object({ accessToken: z.string().min(1), expiresOn: z.string().optional() }).passthrough(), { secretStdout: true });
+    return { token: t.accessToken, ...(t.expiresOn ? { expiresOn: t.expiresOn } : {}) };
+  }
+
   /** `az login` attached to the terminal (browser or device code). Interactive runs only. */
   async login(): Promise<void> {
     const code = await runAttached(this.proc, this.file, ['login', '--only-show-errors', '-o', 'none']);

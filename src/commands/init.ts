@@ -4,20 +4,29 @@ import { createContext, type Base, type GlobalOptions } from '../engine/context.
 import { runSteps, type RunReport } from '../engine/runner.js';
 import { ensureStateDir } from '../engine/state.js';
 import type { AnswerKey } from '../config/fields.js';
-import { steps } from '../steps/index.js';
+import { buildSteps } from '../steps/index.js';
+import { runAndFollow, type RunOutcome } from '../steps/pipeline.js';
+import { StepError } from '../engine/errors.js';
 
 /** Answers `init` cannot run without (the rest have defaults or are discovered). */
 export const INIT_REQUIRED: readonly AnswerKey[] = ['prefix', 'location', 'org', 'project'];
 
 export interface InitOptions extends GlobalOptions {
   answers: Partial<Record<AnswerKey, string | undefined>>;
+  /** --push-to <branch> */
+  pushTo?: string;
+  /** --purge-deleted */
+  purgeDeleted?: boolean;
+  /** --run: queue a pipeline run at the end; `wait` false with --no-wait. */
+  run?: boolean;
+  wait?: boolean;
 }
 
 /**
  * `azure-mlops init` (and `plan` = `init --dry-run`): walks every step of the README.
  * A dry run changes nothing, not even the state dir.
  */
-export async function runInit(opts: InitOptions, base: Base, signal: AbortSignal): Promise<RunReport> {
+export async function runInit(opts: InitOptions, base: Base, signal: AbortSignal): Promise<RunReport & { run?: RunOutcome }> {
   const ctx = await createContext(base, opts, { flags: opts.answers, required: INIT_REQUIRED, signal });
   const mode = opts.dryRun ? 'dry-run' : 'apply';
   if (mode === 'apply') {
@@ -28,7 +37,11 @@ export async function runInit(opts: InitOptions, base: Base, signal: AbortSignal
   }
   ctx.log.info(ctx.log.c.bold(`azure-mlops ${opts.dryRun ? 'plan' : 'init'}`) + ctx.log.c.dim(` — prefix ${ctx.answers.get('prefix')}, ${ctx.answers.get('location')}, ${ctx.answers.get('org')}/${ctx.answers.get('project')}`));
   try {
-    return await runSteps(steps, ctx, mode);
+    const report = await runSteps(buildSteps({ pushTo: opts.pushTo, purgeDeleted: opts.purgeDeleted }), ctx, mode);
+    if (mode === 'dry-run' || !opts.run) return report;
+    const run = await runAndFollow(ctx, { wait: opts.wait !== false });
+    if (run.result === 'failed') throw new StepError(`The pipeline run failed: ${run.url}`, 'Open the run, fix the failing stage, and queue it again.', 'pipeline');
+    return { ...report, run };
   } finally {
     ctx.ui.dispose();
   }

@@ -90,6 +90,12 @@ export const answerFields = {
     description: "service connection auth: 'federated' (workload identity, no secret) or 'secret'",
     defaultValue: 'federated',
   },
+  devopsAuth: {
+    flag: '--devops-auth <kind>',
+    env: ['AZURE_MLOPS_DEVOPS_AUTH'],
+    description: "how to call Azure DevOps: 'pat' (AZURE_DEVOPS_EXT_PAT / --pat-stdin / prompt) or 'entra' (a token from your az login; the PAT is still needed to register the agents)",
+    defaultValue: 'pat',
+  },
   spName: {
     flag: '--sp-name <name>',
     env: ['AZURE_MLOPS_SP_NAME'],

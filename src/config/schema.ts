@@ -136,6 +136,7 @@ export const answersSchema = z.object({
     .refine((v) => v.trim() === v, 'the name has leading or trailing spaces'),
   terraformDir: z.string().min(1, 'the terraform directory path is empty'),
   stateBackend: z.enum(['local', 'azurerm'], { message: "use 'local' or 'azurerm'" }),
+  devopsAuth: z.enum(['pat', 'entra'], { message: "use 'pat' or 'entra'" }),
 });
 
 /** Fully resolved answers (some may still be absent, e.g. in doctor). */

@@ -4,6 +4,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ArmAdapter } from '../adapters/arm.js';
 import { AzAdapter } from '../adapters/az.js';
+import { DevOpsAdapter, DEVOPS_RESOURCE } from '../adapters/devops.js';
 import { ProcessRunner } from '../adapters/process.js';
 import { SshAdapter } from '../adapters/ssh.js';
 import { ToolsAdapter } from '../adapters/tools.js';
@@ -43,8 +44,8 @@ export interface Io {
 
 export const defaultIo = (): Io => ({ stdout: process.stdout, stderr: process.stderr, stdin: process.stdin, env: process.env, cwd: process.cwd() });
 
-declare const __PACKAGE_VERSION__: string | undefined;
-export const TOOL_VERSION = typeof __PACKAGE_VERSION__ === 'string' ? __PACKAGE_VERSION__ : 'dev';
+import { TOOL_VERSION } from './version.js';
+export { TOOL_VERSION };
 
 /** The installed package's root (holds terraform/, devops_pipelines/, templates/). */
 export function packageRoot(): string {
@@ -131,6 +132,20 @@ export async function createContext(base: Base, opts: GlobalOptions, co: Context
     ui,
   });
   const az = new AzAdapter(proc);
+  const secrets = new Secrets(redactor, { env: io.env, patStdin: Boolean(opts.patStdin), stdin: io.stdin, ui });
+  const devops = new DevOpsAdapter({
+    orgUrl: answers.maybe('org') ?? '',
+    log,
+    signal: co.signal,
+    auth: async () => {
+      if (answers.maybe('devopsAuth') === 'entra') {
+        const { token } = await az.accessToken(DEVOPS_RESOURCE);
+        redactor.add(token);
+        return { kind: 'bearer', token };
+      }
+      return { kind: 'pat', pat: await secrets.pat('Azure DevOps') };
+    },
+  });
   return {
     answers,
     state,
@@ -138,9 +153,10 @@ export async function createContext(base: Base, opts: GlobalOptions, co: Context
     ui,
     proc,
     az,
-    arm: new ArmAdapter(az),
+    arm: new ArmAdapter(az, { redactor }),
     terraform: base.terraform,
-    secrets: new Secrets(redactor, { env: io.env, patStdin: Boolean(opts.patStdin), stdin: io.stdin, ui }),
+    secrets,
+    devops,
     tools: new ToolsAdapter(proc),
     ssh: new SshAdapter(proc, run.homeDir),
     redactor,

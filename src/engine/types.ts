@@ -1,6 +1,7 @@
 import type { AnswerSet } from '../config/resolve.js';
 import type { ArmAdapter } from '../adapters/arm.js';
 import type { AzAdapter } from '../adapters/az.js';
+import type { DevOpsAdapter } from '../adapters/devops.js';
 import type { ProcessRunner } from '../adapters/process.js';
 import type { SshAdapter } from '../adapters/ssh.js';
 import type { TerraformAdapter } from '../adapters/terraform.js';
@@ -16,6 +17,7 @@ export type StepId =
   | 'ssh-key'
   | 'azure-login'
   | 'service-principal'
+  | 'agents'
   | 'azure-preflight'
   | 'terraform-backend'
   | 'devops-project'
@@ -81,6 +83,8 @@ export interface Context {
   ssh: SshAdapter;
   arm: ArmAdapter;
   terraform: TerraformAdapter;
+  /** Azure DevOps of --org (its methods fail with a usage error when no org was given). */
+  devops: DevOpsAdapter;
   /** PAT and client secret: memory only, registered with the redactor. */
   secrets: Secrets;
   redactor: Redactor;

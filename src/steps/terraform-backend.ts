@@ -66,7 +66,7 @@ function commands(ctx: Ctx, s: Awaited<ReturnType<typeof survey>>): Array<{ what
 export const terraformBackendStep = defineStep<'az' | 'answers' | 'state' | 'log'>({
   id: 'terraform-backend',
   title: 'Terraform state backend',
-  dependsOn: ['azure-login'],
+  dependsOn: ['azure-login', 'azure-preflight'],
   async check(ctx) {
     if (ctx.answers.get('stateBackend') === 'local') return { status: 'ok', summary: 'local state in the state dir (--state-backend azurerm to share it)' };
     const s = await survey(ctx);

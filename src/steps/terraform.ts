@@ -14,12 +14,11 @@ import { pipelineIdentity } from './service-principal.js';
  * README: "terraform plan -out=out.tfstate -var prefix=... -var pat=... ; terraform apply out.tfstate".
  *
  * Works in `<state-dir>/terraform/` (a copy of the bundled module, or of --terraform-dir), with the
- * non-secret answers in terraform.tfvars.json (0600) and the PAT only as TF_VAR_devops_pat in the
- * child's environment. init -> plan -out=tfplan -detailed-exitcode -> summary -> confirm ->
+ * non-secret answers in terraform.tfvars.json (0600); terraform never sees a secret. init -> plan -out=tfplan -detailed-exitcode -> summary -> confirm ->
  * apply tfplan -> output -json into state. No changes: says so and does not apply.
  */
 
-type Ctx = Pick<Context, 'terraform' | 'answers' | 'state' | 'secrets' | 'ssh' | 'log' | 'ui' | 'run' | 'signal' | 'az'>;
+type Ctx = Pick<Context, 'terraform' | 'answers' | 'state' | 'ssh' | 'log' | 'ui' | 'run' | 'signal' | 'az'>;
 
 export const PLAN_FILE = 'tfplan';
 export const TFVARS_FILE = 'terraform.tfvars.json';
@@ -55,14 +54,14 @@ async function fingerprint(ctx: Ctx, vars: Record<string, unknown>): Promise<str
   return createHash('sha256').update(hash).update(JSON.stringify(vars)).digest('hex');
 }
 
-/** Provider settings for every terraform child. */
+/**
+ * Environment of every terraform child. No secret at all: the module's optional `devops_pat` is
+ * left unset, because terraform would store it in its state (VM extension protected settings are
+ * kept there). The agents are registered after apply by the `agents` step, through an Azure Run
+ * Command whose protected parameters carry the PAT over HTTPS only.
+ */
 function providerEnv(vars: Record<string, unknown>): Record<string, string> {
   return { ARM_SUBSCRIPTION_ID: String(vars.subscription_id) };
-}
-
-/** Plus the secret, only for the commands that evaluate variables (plan, apply). */
-async function childEnv(ctx: Ctx, vars: Record<string, unknown>): Promise<Record<string, string>> {
-  return { ...providerEnv(vars), TF_VAR_devops_pat: await ctx.secrets.pat('the agent VM registers its agents with it') };
 }
 
 export const BACKEND_FILE = 'backend_azurerm.tf';
@@ -154,10 +153,10 @@ async function readOutputs(ctx: Ctx, cwd: string, env: Record<string, string>): 
   return ctx.terraform.outputs(cwd, env);
 }
 
-export const terraformStep = defineStep<'terraform' | 'answers' | 'state' | 'secrets' | 'ssh' | 'log' | 'ui' | 'run' | 'signal' | 'az'>({
+export const terraformStep = defineStep<'terraform' | 'answers' | 'state' | 'ssh' | 'log' | 'ui' | 'run' | 'signal' | 'az'>({
   id: 'terraform',
   title: 'Azure infrastructure (terraform)',
-  dependsOn: ['tools', 'ssh-key', 'azure-login', 'service-principal', 'terraform-backend'],
+  dependsOn: ['tools', 'ssh-key', 'azure-login', 'service-principal', 'azure-preflight', 'terraform-backend'],
   async check(ctx): Promise<CheckResult> {
     const dir = workdir(ctx);
     const data = ctx.state.stepData<{ fingerprint: string; appliedAt: string }>('terraform');
@@ -171,7 +170,7 @@ export const terraformStep = defineStep<'terraform' | 'answers' | 'state' | 'sec
     }
     if (appliedIn.has(ctx.state)) return { status: 'ok', summary: `applied; ${Object.keys(ctx.state.data.outputs).length} outputs recorded` };
     // Read-only drift check: no saved plan, no lock taken.
-    const r = await ctx.terraform.stream(['plan', '-input=false', '-detailed-exitcode', '-lock=false', '-json'], { cwd: dir, env: await childEnv(ctx, vars), signal: ctx.signal });
+    const r = await ctx.terraform.stream(['plan', '-input=false', '-detailed-exitcode', '-lock=false', '-json'], { cwd: dir, env: providerEnv(vars), signal: ctx.signal });
     if (r.exitCode === 0) return { status: 'ok', summary: `applied ${data.appliedAt.slice(0, 16).replace('T', ' ')}; terraform plan shows no changes` };
     if (r.exitCode === 2) {
       const counts = r.events.find((e) => e.type === 'change_summary')?.changes;
@@ -183,13 +182,11 @@ export const terraformStep = defineStep<'terraform' | 'answers' | 'state' | 'sec
     const dir = workdir(ctx);
     const vars = await tfvars(ctx);
     const t = ctx.terraform;
-    // The PAT is needed to apply: ask for it (or fail, naming the env var) before anything is created.
-    if (!ctx.run.dryRun) await ctx.secrets.pat('the agent VM registers its agents with it');
     return [
       {
         action: 'run',
         what: `prepare ${dir}: copy of ${moduleSource(ctx)}, ${TFVARS_FILE} (mode 0600)`,
-        details: [...Object.entries(vars).map(([k, v]) => `${k} = ${k === 'ssh_public_key' ? `${String(v).slice(0, 24)}…` : JSON.stringify(v)}`), 'devops_pat: from TF_VAR_devops_pat in terraform\'s environment only'],
+        details: [...Object.entries(vars).map(([k, v]) => `${k} = ${k === 'ssh_public_key' ? `${String(v).slice(0, 24)}…` : JSON.stringify(v)}`), 'devops_pat: not given to terraform (it would be stored in its state); the agents step registers the agents'],
         confirm: false,
       },
       {
@@ -204,7 +201,7 @@ export const terraformStep = defineStep<'terraform' | 'answers' | 'state' | 'sec
     const dir = workdir(ctx);
     const vars = await tfvars(ctx);
     for (const [k, v] of Object.entries(vars)) if (String(v).startsWith('<')) throw new StepError(`terraform needs ${k}, which an earlier step did not provide`, 'Re-run `azure-mlops init`.', 'terraform');
-    const env = await childEnv(ctx, vars);
+    const env = providerEnv(vars);
     const synced = await syncModule(moduleSource(ctx), dir);
     if (synced.changed) ctx.log.info(`  module copied to ${dir}`);
     await writePrivate(join(dir, TFVARS_FILE), `${JSON.stringify(vars, null, 2)}\n`);
@@ -239,7 +236,7 @@ export const terraformStep = defineStep<'terraform' | 'answers' | 'state' | 'sec
       const tally = applied.events.find((e) => e.type === 'change_summary')?.changes;
       if (tally) ctx.log.info(`  terraform apply: ${tally.add} added, ${tally.change} changed, ${tally.remove} destroyed.`);
     }
-    const outputs = await readOutputs(ctx, dir, providerEnv(vars));
+    const outputs = await readOutputs(ctx, dir, env);
     await ctx.state.setOutputs(outputs);
     await ctx.state.recordResource({ kind: 'terraform-deployment', name: ctx.answers.get('prefix'), id: dir, createdByUs: true, step: 'terraform', meta: { backend: ctx.answers.get('stateBackend') } });
     await ctx.state.setStepData('terraform', { fingerprint: await fingerprint(ctx, vars), appliedAt: new Date().toISOString(), workdir: dir });

@@ -1,10 +1,9 @@
 import { readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { FakeAz } from '../fakes/fake-az.js';
-import { baseEnv, runCli, tempWorld } from '../helpers/cli.js';
-import { makeKey } from '../helpers/keys.js';
+import { runCli } from '../helpers/cli.js';
 import { packAndInstall } from '../helpers/pack.js';
+import { startWorld } from '../helpers/world.js';
 
 let installed: ReturnType<typeof packAndInstall>;
 beforeAll(() => {
@@ -20,23 +19,27 @@ describe('the packed CLI, installed from its tarball', () => {
     expect(statSync(installed.tarball).size).toBeLessThan(2 * 1024 * 1024);
   });
 
-  it('--help, plan --non-interactive and doctor --json run against the fake az', async () => {
-    const w = tempWorld();
-    makeKey(join(w.home, '.ssh'), 'id_ed25519');
-    const az = new FakeAz();
-    const env = baseEnv(w.home, az.env());
+  it('--help, plan --non-interactive and doctor --json run against the fake world', async () => {
+    const w = await startWorld();
+    const { az, env } = w;
     const help = await runCli(['--help'], { env, cwd: w.cwd, bin: installed.bin });
     expect(help.code).toBe(0);
     expect(help.stdout).toContain('Usage: azure-mlops');
 
-    const plan = await runCli(['plan', '--non-interactive', '--prefix', 'mlops01', '--location', 'westeurope', '--org', 'https://dev.azure.com/contoso', '--project', 'mlops'], { env, cwd: w.cwd, bin: installed.bin });
+    const plan = await runCli(['plan', '--non-interactive', ...w.args], { env, cwd: w.cwd, bin: installed.bin });
     expect(plan.code, plan.stderr).toBe(0);
     expect(plan.stdout).toContain('Dry run: nothing was changed');
     expect(az.mutatingCalls()).toEqual([]);
 
-    const doctor = await runCli(['doctor', '--json'], { env, cwd: w.cwd, bin: installed.bin });
-    expect(doctor.code, doctor.stderr).toBe(0);
+    expect(az.mutatingCalls()).toEqual([]);
+    expect(w.devops.mutating()).toEqual([]);
+
+    // Nothing deployed yet: doctor finds what is missing (exit 3) and says how to fix it.
+    const doctor = await runCli(['doctor', '--json', ...w.args], { env, cwd: w.cwd, bin: installed.bin });
+    expect(doctor.code, doctor.stderr).toBe(3);
     const doc = JSON.parse(doctor.stdout);
     expect(doc.checks.map((c: { id: string; status: string }) => [c.id, c.status])).toContainEqual(['azure-login', 'ok']);
+    expect(doc.checks.find((c: { id: string }) => c.id === 'devops-project')).toMatchObject({ status: 'missing' });
+    await w.stop();
   });
 });

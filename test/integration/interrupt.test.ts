@@ -1,13 +1,9 @@
 import { readdirSync, readFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { FakeAz } from '../fakes/fake-az.js';
-import { FIXTURE_MODULE, TF_SHIM_BIN, terraformShimEnv, tfCalls } from '../fakes/fake-terraform.js';
-import { baseEnv, runCli, tempWorld } from '../helpers/cli.js';
-import { makeKey } from '../helpers/keys.js';
-
-const PAT = 'canaryPAT0123456789abcdefXYZ';
-const ARGS = ['init', '--yes', '--prefix', 'mlops01', '--location', 'westeurope', '--org', 'https://dev.azure.com/contoso', '--project', 'mlops', '--terraform-dir', FIXTURE_MODULE];
+import { tfCalls } from '../fakes/fake-terraform.js';
+import { runCli } from '../helpers/cli.js';
+import { startWorld } from '../helpers/world.js';
 
 async function waitFor(cond: () => boolean, ms: number): Promise<void> {
   const end = Date.now() + ms;
@@ -19,11 +15,9 @@ async function waitFor(cond: () => boolean, ms: number): Promise<void> {
 
 describe('Ctrl-C during terraform apply', () => {
   it('forwards one SIGINT, terraform stops gracefully, exit 130 with a resume hint, state intact; a re-run finishes', async () => {
-    const w = tempWorld();
-    makeKey(join(w.home, '.ssh'), 'id_ed25519');
-    const az = new FakeAz();
-    const env = baseEnv(w.home, { ...az.env(), ...terraformShimEnv(w.root), AZURE_DEVOPS_EXT_PAT: PAT, FIXTURE_APPLY_SLEEP: '60' });
-    env.PATH = `${TF_SHIM_BIN}:${env.PATH}`;
+    const w = await startWorld({ env: { FIXTURE_APPLY_SLEEP: '60' } });
+    const env = w.env;
+    const ARGS = ['init', '--yes', ...w.args];
     let pid = 0;
     const run = runCli(ARGS, { env, cwd: w.cwd, onSpawn: (p) => (pid = p) });
     await waitFor(() => tfCalls(w.root).some((c) => c.argv[0] === 'apply'), 60_000);
@@ -43,5 +37,6 @@ describe('Ctrl-C during terraform apply', () => {
     const again = await runCli(ARGS, { env: { ...env, FIXTURE_APPLY_SLEEP: '0' }, cwd: w.cwd });
     expect(again.code, again.stderr).toBe(0);
     expect(JSON.parse(readFileSync(join(w.cwd, '.azure-mlops', 'state.json'), 'utf8')).steps.terraform.status).toBe('done');
+    await w.stop();
   }, 120_000);
 });

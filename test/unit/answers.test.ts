@@ -124,6 +124,7 @@ describe('bad input: every answer, each rejection names the flag and the env var
     ['spName', ' padded ', /spaces/],
     ['terraformDir', '', /empty/],
     ['stateBackend', 's3', /'local' or 'azurerm'/],
+    ['devopsAuth', 'oauth', /'pat' or 'entra'/],
   ];
   it.each(cases)('--%s %j', async (key, value, msg) => {
     const k = key as keyof typeof answerFields;

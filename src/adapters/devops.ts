@@ -1,0 +1,519 @@
+import type { WebApi } from 'azure-devops-node-api';
+import { z } from 'zod';
+import { ExternalError } from '../engine/errors.js';
+import { missingAnswer } from '../config/resolve.js';
+import { TOOL_VERSION } from '../engine/version.js';
+import type { Logger } from '../ui/logger.js';
+
+/**
+ * Azure DevOps through `azure-devops-node-api` (one client per run, discovery done once), with:
+ * - early credential validation (connectionData), including the 203 + HTML sign-in page a bad PAT
+ *   sometimes gets instead of a 401;
+ * - retries: 429 waits Retry-After (capped) and retries any call; 5xx/timeouts back off
+ *   exponentially for reads; creates are never blindly repeated: the caller re-finds by name
+ *   (`createOrFind`) before trying again;
+ * - every response parsed through a zod schema;
+ * - errors that carry the service's message and typeKey, and the fix when known.
+ * Nothing here logs request headers or bodies with secrets; the PAT never leaves the auth handler.
+ */
+
+export const PAT_SCOPES =
+  'Agent Pools (Read & manage), Build (Read & execute), Code (Read & write), Service Connections (Read, query & manage), ' +
+  'Variable Groups (Read, create & manage), Project and Team (Read; Read, write & manage to create the project), ' +
+  'Extensions (Read & manage, only to install the Azure ML extension)';
+
+/** Azure DevOps' application id: the resource of an Entra token for Azure DevOps. */
+export const DEVOPS_RESOURCE = '499b84ac-1321-427f-aa17-267ca6975798';
+
+export type DevOpsAuth = { kind: 'pat'; pat: string } | { kind: 'bearer'; token: string };
+
+export class DevOpsError extends ExternalError {
+  constructor(
+    message: string,
+    readonly statusCode: number | undefined,
+    readonly typeKey: string | undefined,
+    readonly fix?: string,
+  ) {
+    super(message, statusCode !== undefined ? { statusCode } : {});
+    this.name = 'DevOpsError';
+  }
+}
+
+export function statusOf(e: unknown): number | undefined {
+  const s = (e as { statusCode?: unknown } | null)?.statusCode;
+  return typeof s === 'number' ? s : undefined;
+}
+
+function typeKeyOf(e: unknown): string | undefined {
+  const r = (e as { result?: { typeKey?: unknown } } | null)?.result;
+  return typeof r?.typeKey === 'string' ? r.typeKey : undefined;
+}
+
+function retryAfterMs(e: unknown): number | undefined {
+  const h = (e as { responseHeaders?: Record<string, string | string[] | undefined> } | null)?.responseHeaders;
+  const v = h?.['retry-after'];
+  const raw = Array.isArray(v) ? v[0] : v;
+  if (!raw) return undefined;
+  const secs = Number(raw);
+  if (Number.isFinite(secs)) return secs * 1000;
+  const at = Date.parse(raw);
+  return Number.isFinite(at) ? Math.max(0, at - Date.now()) : undefined;
+}
+
+const TRANSIENT = new Set([500, 502, 503, 504]);
+const NETWORK = /ECONNRESET|ECONNREFUSED|ETIMEDOUT|EPIPE|socket hang up|timeout|EAI_AGAIN/i;
+
+export function isTransient(e: unknown): boolean {
+  const s = statusOf(e);
+  if (s !== undefined) return TRANSIENT.has(s);
+  return NETWORK.test(String((e as Error)?.message ?? e)) || NETWORK.test(String((e as { code?: string })?.code ?? ''));
+}
+
+/** Duplicate-name errors of the service (pools, groups 409; repos 409 TF400948; projects 400). */
+export function isDuplicate(e: unknown): boolean {
+  const s = statusOf(e);
+  const t = typeKeyOf(e) ?? '';
+  const m = String((e as Error)?.message ?? '');
+  return s === 409 || /AlreadyExists|ExistsException|TF400948|TF200019|already exists/i.test(`${t} ${m}`);
+}
+
+export interface RetryPolicy {
+  maxRetryAfterMs: number;
+  attempts: number;
+  baseDelayMs: number;
+}
+
+export const DEFAULT_RETRY: RetryPolicy = { maxRetryAfterMs: 60_000, attempts: 5, baseDelayMs: 400 };
+
+const sleep = (ms: number, signal?: AbortSignal) =>
+  new Promise<void>((resolve) => {
+    const t = setTimeout(resolve, ms);
+    signal?.addEventListener('abort', () => {
+      clearTimeout(t);
+      resolve();
+    });
+  });
+
+// ---- shapes we rely on (everything else passes through untouched) ------------------------
+const named = { id: z.union([z.string(), z.number()]), name: z.string() };
+export const projectSchema = z.object({ id: z.string(), name: z.string(), state: z.union([z.string(), z.number()]).optional() }).passthrough();
+export const poolSchema = z.object({ id: z.number(), name: z.string(), isHosted: z.boolean().optional() }).passthrough();
+export const queueSchema = z.object({ id: z.number(), name: z.string(), pool: z.object({ id: z.number() }).passthrough().optional() }).passthrough();
+export const agentSchema = z.object({ id: z.number(), name: z.string(), status: z.union([z.string(), z.number()]).optional(), enabled: z.boolean().optional() }).passthrough();
+export const extensionSchema = z.object({ publisherId: z.string().optional(), extensionId: z.string().optional(), extensionName: z.string().optional(), version: z.string().optional() }).passthrough();
+export const endpointSchema = z
+  .object({
+    id: z.string(),
+    name: z.string(),
+    type: z.string().optional(),
+    url: z.string().optional(),
+    isReady: z.boolean().optional(),
+    data: z.record(z.string(), z.string().nullish()).nullish(),
+    authorization: z.object({ scheme: z.string(), parameters: z.record(z.string(), z.string().nullish()).nullish() }).passthrough().nullish(),
+    serviceEndpointProjectReferences: z.array(z.object({ projectReference: z.object({ id: z.string() }).passthrough(), name: z.string() }).passthrough()).nullish(),
+  })
+  .passthrough();
+export const variableGroupSchema = z
+  .object({
+    id: z.number(),
+    name: z.string(),
+    variables: z.record(z.string(), z.object({ value: z.string().nullish(), isSecret: z.boolean().nullish() }).passthrough()).nullish(),
+    variableGroupProjectReferences: z.array(z.object({ name: z.string(), projectReference: z.object({ id: z.string() }).passthrough() }).passthrough()).nullish(),
+  })
+  .passthrough();
+export const repoSchema = z.object({ id: z.string(), name: z.string(), defaultBranch: z.string().nullish(), webUrl: z.string().nullish(), remoteUrl: z.string().nullish() }).passthrough();
+export const refSchema = z.object({ name: z.string(), objectId: z.string() }).passthrough();
+export const pipelineSchema = z.object({ ...named, id: z.number(), folder: z.string().nullish(), _links: z.unknown().optional() }).passthrough();
+export const runSchema = z
+  .object({ id: z.number(), name: z.string().nullish(), state: z.union([z.string(), z.number()]), result: z.union([z.string(), z.number()]).nullish(), _links: z.object({ web: z.object({ href: z.string() }).partial() }).partial().passthrough().nullish() })
+  .passthrough();
+export const permissionsSchema = z
+  .object({ resource: z.object({ type: z.string(), id: z.string() }).partial().passthrough().nullish(), pipelines: z.array(z.object({ id: z.number(), authorized: z.boolean() }).passthrough()).nullish(), allPipelines: z.object({ authorized: z.boolean() }).passthrough().nullish() })
+  .passthrough();
+const operationSchema = z.object({ id: z.string(), status: z.union([z.string(), z.number()]), url: z.string().optional(), resultMessage: z.string().nullish() }).passthrough();
+const connectionSchema = z.object({ authenticatedUser: z.object({ id: z.string(), providerDisplayName: z.string().nullish() }).passthrough() }).passthrough();
+
+export type Project = z.infer<typeof projectSchema>;
+export type Pool = z.infer<typeof poolSchema>;
+export type Queue = z.infer<typeof queueSchema>;
+export type Endpoint = z.infer<typeof endpointSchema>;
+export type VariableGroup = z.infer<typeof variableGroupSchema>;
+export type Repo = z.infer<typeof repoSchema>;
+export type Pipeline = z.infer<typeof pipelineSchema>;
+export type Run = z.infer<typeof runSchema>;
+
+function parse<T>(schema: z.ZodType<T>, value: unknown, what: string): T {
+  const r = schema.safeParse(value);
+  if (!r.success) throw new DevOpsError(`Azure DevOps returned an unexpected ${what} (${r.error.issues[0]?.path.join('.')}: ${r.error.issues[0]?.message})`, undefined, undefined);
+  return r.data;
+}
+
+/** Enum values arrive as numbers in some places and strings in others. */
+export function enumIs(value: unknown, names: string[], numbers: number[]): boolean {
+  return typeof value === 'number' ? numbers.includes(value) : names.includes(String(value).toLowerCase());
+}
+
+export interface DevOpsAdapterOptions {
+  orgUrl: string;
+  auth: () => Promise<DevOpsAuth>;
+  log: Logger;
+  signal?: AbortSignal;
+  retry?: Partial<RetryPolicy>;
+  /** Per-request socket timeout. */
+  timeoutMs?: number;
+}
+
+export class DevOpsAdapter {
+  private webApi: Promise<WebApi> | undefined;
+  private validated: Promise<{ userId: string; user: string }> | undefined;
+  readonly retry: RetryPolicy;
+  /** Requests made (for benchmarks and tests). */
+  calls = 0;
+
+  constructor(readonly opts: DevOpsAdapterOptions) {
+    this.retry = { ...DEFAULT_RETRY, ...opts.retry };
+  }
+
+  get orgUrl(): string {
+    return this.opts.orgUrl;
+  }
+
+  private api(): Promise<WebApi> {
+    this.webApi ??= (async () => {
+      if (!this.opts.orgUrl) throw missingAnswer(['org']);
+      // CommonJS package: its exports are on `default` when imported from the ESM bundle.
+      const mod = (await import('azure-devops-node-api')) as typeof import('azure-devops-node-api') & { default?: typeof import('azure-devops-node-api') };
+      const azdev = mod.default ?? mod;
+      const auth = await this.opts.auth();
+      const handler = auth.kind === 'pat' ? azdev.getPersonalAccessTokenHandler(auth.pat) : azdev.getBearerHandler(auth.token);
+      return new azdev.WebApi(this.opts.orgUrl, handler, { allowRetries: false, socketTimeout: this.opts.timeoutMs ?? 60_000 }, { productName: 'azure-mlops', productVersion: TOOL_VERSION });
+    })();
+    this.webApi.catch(() => (this.webApi = undefined));
+    return this.webApi;
+  }
+
+  /**
+   * Validates the credential once: GET _apis/connectionData. A 401, or a 203 with an HTML
+   * sign-in page, means the PAT (or token) is invalid or expired.
+   */
+  validate(): Promise<{ userId: string; user: string }> {
+    this.validated ??= (async () => {
+      const api = await this.api();
+      const url = `${this.opts.orgUrl}/_apis/connectionData`;
+      let res;
+      try {
+        res = await this.withRetry('connect to Azure DevOps', () => api.rest.client.get(url, { Accept: 'application/json', 'X-TFS-FedAuthRedirect': 'Suppress' }), true);
+      } catch (e) {
+        if (e instanceof DevOpsError) throw e;
+        throw new DevOpsError(`Cannot reach Azure DevOps at ${this.opts.orgUrl}: ${(e as Error).message}`, undefined, undefined, 'Check --org (env AZURE_MLOPS_ORG) and your network or proxy.');
+      }
+      const status = res.message.statusCode ?? 0;
+      const type = String(res.message.headers['content-type'] ?? '');
+      const body = await res.readBody();
+      if (status === 401 || status === 203 || (status === 200 && !type.includes('json'))) {
+        throw new DevOpsError(
+          `The Azure DevOps credential was refused by ${this.opts.orgUrl} (${status === 203 ? 'HTTP 203: a sign-in page instead of data' : `HTTP ${status}`}): the PAT is invalid or expired, or it belongs to another organization.`,
+          status,
+          undefined,
+          `Create a PAT at ${this.opts.orgUrl}/_usersSettings/tokens with these scopes: ${PAT_SCOPES}; pass it in AZURE_DEVOPS_EXT_PAT or --pat-stdin.`,
+        );
+      }
+      if (status === 404) throw new DevOpsError(`${this.opts.orgUrl} is not an Azure DevOps organization (HTTP 404).`, status, undefined, 'Check --org (env AZURE_MLOPS_ORG).');
+      if (status >= 300) throw new DevOpsError(`Azure DevOps answered HTTP ${status} to connectionData.`, status, undefined);
+      let json: unknown;
+      try {
+        json = JSON.parse(body);
+      } catch {
+        throw new DevOpsError('Azure DevOps answered connectionData with something that is not JSON (a proxy or sign-in page?).', status, undefined, `Check --org and the PAT scopes: ${PAT_SCOPES}.`);
+      }
+      const c = parse(connectionSchema, json, 'connectionData');
+      return { userId: c.authenticatedUser.id, user: c.authenticatedUser.providerDisplayName ?? c.authenticatedUser.id };
+    })();
+    this.validated.catch(() => (this.validated = undefined));
+    return this.validated;
+  }
+
+  /** Runs `fn` with the retry policy: 429 always (Retry-After), transient errors only when idempotent. */
+  private async withRetry<T>(label: string, fn: () => Promise<T>, idempotent: boolean): Promise<T> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        this.calls++;
+        return await fn();
+      } catch (e) {
+        const status = statusOf(e);
+        const last = attempt >= this.retry.attempts || this.opts.signal?.aborted;
+        if (!last && status === 429) {
+          const wait = Math.min(retryAfterMs(e) ?? this.retry.baseDelayMs * 2 ** attempt, this.retry.maxRetryAfterMs);
+          this.opts.log.debug(`  ${label}: throttled (429), retrying in ${Math.ceil(wait / 1000)} s as the service asks`);
+          await sleep(wait, this.opts.signal);
+          continue;
+        }
+        if (!last && idempotent && isTransient(e)) {
+          const wait = this.retry.baseDelayMs * 2 ** (attempt - 1) * (0.75 + Math.random() / 2);
+          this.opts.log.debug(`  ${label}: ${status ?? (e as Error).message}, retrying in ${Math.round(wait)} ms`);
+          await sleep(wait, this.opts.signal);
+          continue;
+        }
+        throw this.toError(label, e);
+      }
+    }
+  }
+
+  private toError(label: string, e: unknown): DevOpsError {
+    if (e instanceof DevOpsError) return e;
+    const status = statusOf(e);
+    const typeKey = typeKeyOf(e);
+    const msg = ((e as { result?: { message?: string } })?.result?.message ?? (e as Error)?.message ?? String(e)).split('\n')[0];
+    let fix: string | undefined;
+    if (status === 401) fix = `The PAT is invalid or expired; it needs: ${PAT_SCOPES}.`;
+    else if (status === 403) fix = `The PAT or account lacks a permission for this; the PAT needs: ${PAT_SCOPES}.`;
+    else if (status === 429) fix = 'Azure DevOps kept throttling; wait a few minutes and re-run.';
+    return new DevOpsError(`${label} failed: ${status ? `HTTP ${status} ` : ''}${typeKey ? `${typeKey}: ` : ''}${msg}`, status, typeKey, fix);
+  }
+
+  /** A call through the library: reads are retried on transient errors, writes only on 429. */
+  async call<T>(label: string, fn: (api: WebApi) => Promise<T>, opts: { idempotent?: boolean } = {}): Promise<T> {
+    await this.validate();
+    const api = await this.api();
+    return this.withRetry(label, () => fn(api), opts.idempotent ?? true);
+  }
+
+  /**
+   * A create that is never duplicated: on a duplicate-name answer, or on a transient error after
+   * which the object may or may not exist, find it by name; create again only when it is absent.
+   */
+  async createOrFind<T>(label: string, find: () => Promise<T | undefined>, create: (api: WebApi) => Promise<T>): Promise<{ value: T; created: boolean }> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return { value: await this.call(label, create, { idempotent: false }), created: true };
+      } catch (e) {
+        const cause = e instanceof DevOpsError ? e : this.toError(label, e);
+        if (isDuplicate(cause) || (TRANSIENT.has(cause.statusCode ?? 0) || cause.statusCode === undefined)) {
+          const existing = await find();
+          if (existing) return { value: existing, created: false };
+          if (isDuplicate(cause) || attempt >= this.retry.attempts) throw cause;
+          await sleep(this.retry.baseDelayMs * 2 ** (attempt - 1), this.opts.signal);
+          continue;
+        }
+        throw cause;
+      }
+    }
+  }
+
+  /** Raw REST (operations, pipeline permissions: no library client for them). */
+  async rest<T>(label: string, method: 'GET' | 'PATCH', path: string, schema: z.ZodType<T>, body?: unknown, apiVersion = '7.1'): Promise<T | undefined> {
+    const url = path.startsWith('http') ? path : `${this.opts.orgUrl}/${path.replace(/^\//, '')}`;
+    const options = { acceptHeader: `application/json;api-version=${apiVersion}` };
+    const res = await this.call(label, (api) => (method === 'GET' ? api.rest.get<unknown>(url, options) : api.rest.update<unknown>(url, body, options)), { idempotent: true });
+    if (res.statusCode === 404 || res.result === null || res.result === undefined) return undefined;
+    return parse(schema, res.result, label);
+  }
+
+  // ---- core ----------------------------------------------------------------------------------
+
+  async findProject(name: string): Promise<Project | undefined> {
+    const p = await this.call(`read project ${name}`, (a) => a.getCoreApi().then((c) => c.getProject(name)));
+    return p ? parse(projectSchema, p, 'project') : undefined;
+  }
+
+  /** Queues the create and polls the operation to its end. */
+  async createProject(name: string, description: string, pollMs = 1000): Promise<{ project: Project; created: boolean }> {
+    const { value: op, created } = await this.createOrFind<unknown>(
+      `create project ${name}`,
+      () => this.findProject(name),
+      (a) =>
+        a.getCoreApi().then((c) =>
+          c.queueCreateProject({
+            name,
+            description,
+            visibility: 0, // private
+            capabilities: { versioncontrol: { sourceControlType: 'Git' }, processTemplate: { templateTypeId: 'adcc42ab-9882-485e-a3ed-7678f01f66bc' } }, // Agile
+          } as never),
+        ),
+    );
+    if (created) {
+      const ref = parse(operationSchema, op, 'operation');
+      const url = ref.url ?? `_apis/operations/${ref.id}`;
+      for (let i = 0; ; i++) {
+        const cur = await this.rest('poll project creation', 'GET', url, operationSchema);
+        const status = String(cur?.status ?? '').toLowerCase();
+        // OperationStatus: 3 cancelled, 4 succeeded, 5 failed (numbers from the library, strings from REST).
+        if (status === 'succeeded' || cur?.status === 4) break;
+        if (status === 'failed' || status === 'cancelled' || cur?.status === 3 || cur?.status === 5) {
+          throw new DevOpsError(`Creating project ${name} failed: ${cur?.resultMessage ?? status}`, undefined, undefined);
+        }
+        if (i > 300) throw new DevOpsError(`Creating project ${name} did not finish in time`, undefined, undefined, 'Re-run azure-mlops init; it resumes.');
+        await sleep(pollMs, this.opts.signal);
+      }
+    }
+    const project = await this.findProject(name);
+    if (!project) throw new DevOpsError(`Project ${name} is not visible after its creation succeeded`, undefined, undefined, 'Re-run azure-mlops init.');
+    return { project, created };
+  }
+
+  // ---- agent pools and queues ------------------------------------------------------------------
+
+  async findPool(name: string): Promise<Pool | undefined> {
+    const list = await this.call(`read pool ${name}`, (a) => a.getTaskAgentApi().then((t) => t.getAgentPools(name)));
+    return (list ?? []).map((p) => parse(poolSchema, p, 'agent pool')).find((p) => p.name.toLowerCase() === name.toLowerCase());
+  }
+
+  async createPool(name: string): Promise<{ value: Pool; created: boolean }> {
+    return this.createOrFind(`create pool ${name}`, () => this.findPool(name), async (a) => parse(poolSchema, await (await a.getTaskAgentApi()).addAgentPool({ name, autoProvision: false, autoUpdate: true } as never), 'agent pool'));
+  }
+
+  async findQueue(project: string, name: string): Promise<Queue | undefined> {
+    const list = await this.call(`read queue ${name}`, (a) => a.getTaskAgentApi().then((t) => t.getAgentQueues(project, name)));
+    return (list ?? []).map((q) => parse(queueSchema, q, 'agent queue')).find((q) => q.name.toLowerCase() === name.toLowerCase());
+  }
+
+  async createQueue(project: string, name: string, poolId: number): Promise<{ value: Queue; created: boolean }> {
+    return this.createOrFind(`add pool ${name} to project ${project}`, () => this.findQueue(project, name), async (a) => parse(queueSchema, await (await a.getTaskAgentApi()).addAgentQueue({ name, pool: { id: poolId } } as never, project, false), 'agent queue'));
+  }
+
+  async agents(poolId: number): Promise<Array<z.infer<typeof agentSchema>>> {
+    const list = await this.call('list agents', (a) => a.getTaskAgentApi().then((t) => t.getAgents(poolId)));
+    return (list ?? []).map((x) => parse(agentSchema, x, 'agent'));
+  }
+
+  // ---- extensions ------------------------------------------------------------------------------
+
+  async installedExtension(publisher: string, extension: string): Promise<z.infer<typeof extensionSchema> | undefined> {
+    const e = await this.call(`read extension ${publisher}.${extension}`, (a) => a.getExtensionManagementApi().then((x) => x.getInstalledExtensionByName(publisher, extension)));
+    return e ? parse(extensionSchema, e, 'installed extension') : undefined;
+  }
+
+  async installExtension(publisher: string, extension: string): Promise<void> {
+    await this.createOrFind(`install extension ${publisher}.${extension}`, () => this.installedExtension(publisher, extension), (a) => a.getExtensionManagementApi().then((x) => x.installExtensionByName(publisher, extension)));
+  }
+
+  // ---- service endpoints -----------------------------------------------------------------------
+
+  async findEndpoint(project: string, name: string): Promise<Endpoint | undefined> {
+    const list = await this.call(`read service connection ${name}`, (a) => a.getServiceEndpointApi().then((s) => s.getServiceEndpointsByNames(project, [name], undefined, undefined, undefined, true, true)));
+    return (list ?? []).map((x) => parse(endpointSchema, x, 'service connection')).find((x) => x.name.toLowerCase() === name.toLowerCase());
+  }
+
+  async getEndpoint(project: string, id: string): Promise<Endpoint | undefined> {
+    const e = await this.call('read service connection', (a) => a.getServiceEndpointApi().then((s) => s.getServiceEndpointDetails(project, id)));
+    return e ? parse(endpointSchema, e, 'service connection') : undefined;
+  }
+
+  async createEndpoint(project: string, body: Record<string, unknown>): Promise<{ value: Endpoint; created: boolean }> {
+    return this.createOrFind(`create service connection ${String(body.name)}`, () => this.findEndpoint(project, String(body.name)), async (a) =>
+      parse(endpointSchema, await (await a.getServiceEndpointApi()).createServiceEndpoint(body as never), 'service connection'),
+    );
+  }
+
+  async updateEndpoint(id: string, body: Record<string, unknown>): Promise<Endpoint> {
+    const e = await this.call(`update service connection ${String(body.name)}`, (a) => a.getServiceEndpointApi().then((s) => s.updateServiceEndpoint(body as never, id)));
+    return parse(endpointSchema, e, 'service connection');
+  }
+
+  // ---- variable groups -------------------------------------------------------------------------
+
+  async findVariableGroup(project: string, name: string): Promise<VariableGroup | undefined> {
+    const list = await this.call(`read variable group ${name}`, (a) => a.getTaskAgentApi().then((t) => t.getVariableGroups(project, name)));
+    return (list ?? []).map((x) => parse(variableGroupSchema, x, 'variable group')).find((g) => g.name.toLowerCase() === name.toLowerCase());
+  }
+
+  async createVariableGroup(project: string, body: Record<string, unknown>): Promise<{ value: VariableGroup; created: boolean }> {
+    return this.createOrFind(`create variable group ${String(body.name)}`, () => this.findVariableGroup(project, String(body.name)), async (a) =>
+      parse(variableGroupSchema, await (await a.getTaskAgentApi()).addVariableGroup(body as never), 'variable group'),
+    );
+  }
+
+  async updateVariableGroup(id: number, body: Record<string, unknown>): Promise<VariableGroup> {
+    // PUT with the whole group (project references included): safe to repeat.
+    const g = await this.call(`update variable group ${String(body.name)}`, (a) => a.getTaskAgentApi().then((t) => t.updateVariableGroup(body as never, id)));
+    return parse(variableGroupSchema, g, 'variable group');
+  }
+
+  // ---- git -------------------------------------------------------------------------------------
+
+  async findRepo(project: string, name: string): Promise<Repo | undefined> {
+    const r = await this.call(`read repository ${name}`, (a) => a.getGitApi().then((g) => g.getRepository(name, project)));
+    return r ? parse(repoSchema, r, 'repository') : undefined;
+  }
+
+  async createRepo(project: string, projectId: string, name: string): Promise<{ value: Repo; created: boolean }> {
+    return this.createOrFind(`create repository ${name}`, () => this.findRepo(project, name), async (a) =>
+      parse(repoSchema, await (await a.getGitApi()).createRepository({ name, project: { id: projectId } } as never, project), 'repository'),
+    );
+  }
+
+  async refs(project: string, repoId: string): Promise<Array<z.infer<typeof refSchema>>> {
+    const list = await this.call('read branches', (a) => a.getGitApi().then((g) => g.getRefs(repoId, project, 'heads/')));
+    return (list ?? []).map((r) => parse(refSchema, r, 'git ref'));
+  }
+
+  async push(project: string, repoId: string, push: Record<string, unknown>): Promise<void> {
+    await this.call('push', (a) => a.getGitApi().then((g) => g.createPush(push as never, repoId, project)), { idempotent: false });
+  }
+
+  /** Content of one file on a branch, or undefined when absent. */
+  async fileContent(project: string, repoId: string, path: string, branch: string): Promise<string | undefined> {
+    try {
+      const item = await this.call(`read ${path}`, (a) =>
+        a.getGitApi().then((g) => g.getItem(repoId, path, project, undefined, undefined, false, false, false, { version: branch, versionType: 0 } as never, true)),
+      );
+      return item?.content ?? undefined;
+    } catch (e) {
+      if (e instanceof DevOpsError && e.statusCode === 404) return undefined;
+      throw e;
+    }
+  }
+
+  // ---- pipelines -------------------------------------------------------------------------------
+
+  async findPipeline(project: string, name: string): Promise<Pipeline | undefined> {
+    const list = await this.call('list pipelines', (a) => a.getPipelinesApi().then((p) => p.listPipelines(project)));
+    return (list ?? []).map((x) => parse(pipelineSchema, x, 'pipeline')).find((p) => p.name.toLowerCase() === name.toLowerCase());
+  }
+
+  async createPipeline(project: string, body: Record<string, unknown>): Promise<{ value: Pipeline; created: boolean }> {
+    return this.createOrFind(`create pipeline ${String(body.name)}`, () => this.findPipeline(project, String(body.name)), async (a) =>
+      parse(pipelineSchema, await (await a.getPipelinesApi()).createPipeline(body as never, project), 'pipeline'),
+    );
+  }
+
+  async pipelineConfigPath(project: string, pipelineId: number): Promise<{ path?: string; repositoryId?: string }> {
+    const p = await this.call('read pipeline', (a) => a.getPipelinesApi().then((x) => x.getPipeline(project, pipelineId)));
+    const cfg = (p as { configuration?: { path?: string; repository?: { id?: string } } } | null)?.configuration;
+    return { ...(cfg?.path ? { path: cfg.path } : {}), ...(cfg?.repository?.id ? { repositoryId: cfg.repository.id } : {}) };
+  }
+
+  permissionsPath(project: string, type: 'queue' | 'endpoint' | 'variablegroup', id: string | number): string {
+    return `${encodeURIComponent(project)}/_apis/pipelines/pipelinePermissions/${type}/${id}`;
+  }
+
+  async permissions(project: string, type: 'queue' | 'endpoint' | 'variablegroup', id: string | number) {
+    return this.rest(`read ${type} permissions`, 'GET', this.permissionsPath(project, type, id), permissionsSchema, undefined, '7.1-preview.1');
+  }
+
+  async authorize(project: string, type: 'queue' | 'endpoint' | 'variablegroup', id: string | number, pipelineId: number): Promise<void> {
+    // PATCH of an absolute state ("authorized: true"): safe to repeat.
+    await this.rest(`authorize the pipeline for ${type} ${id}`, 'PATCH', this.permissionsPath(project, type, id), permissionsSchema, { pipelines: [{ id: pipelineId, authorized: true }] }, '7.1-preview.1');
+  }
+
+  async runPipeline(project: string, pipelineId: number): Promise<Run> {
+    const r = await this.call('queue a pipeline run', (a) => a.getPipelinesApi().then((p) => p.runPipeline({} as never, project, pipelineId)), { idempotent: false });
+    return parse(runSchema, r, 'run');
+  }
+
+  async getRun(project: string, pipelineId: number, runId: number): Promise<Run> {
+    const r = await this.call('read the run', (a) => a.getPipelinesApi().then((p) => p.getRun(project, pipelineId, runId)));
+    return parse(runSchema, r, 'run');
+  }
+
+  async timeline(project: string, buildId: number): Promise<Array<{ type: string; name: string; state: unknown; result: unknown; order?: number }>> {
+    const t = await this.call('read the run timeline', (a) => a.getBuildApi().then((b) => b.getBuildTimeline(project, buildId)));
+    return ((t as { records?: Array<{ type?: string; name?: string; state?: unknown; result?: unknown; order?: number }> } | null)?.records ?? []).map((r) => ({
+      type: r.type ?? '',
+      name: r.name ?? '',
+      state: r.state,
+      result: r.result,
+      ...(r.order !== undefined ? { order: r.order } : {}),
+    }));
+  }
+}

@@ -1,0 +1,94 @@
+import { namesFor } from '../config/naming.js';
+import { enumIs } from '../adapters/devops.js';
+import { StepError } from '../engine/errors.js';
+import { defineStep, type CheckResult, type Context } from '../engine/types.js';
+
+/**
+ * The seed's terraform registered the agents with the PAT inside the VM's bootstrap — which puts
+ * the PAT into terraform's state (VM extension settings are stored there). Here terraform only
+ * installs the agents; this step registers them through an Azure managed Run Command whose
+ * protected parameter carries the PAT: over HTTPS to Azure only, never returned by Azure, handed to
+ * the VM's register script as an environment variable, and the run command is deleted afterwards.
+ * Done when the N agents of the VM are online in the pool.
+ */
+type Ctx = Pick<Context, 'devops' | 'arm' | 'answers' | 'state' | 'secrets' | 'log' | 'ui' | 'signal'>;
+
+export const RUN_COMMAND_NAME = 'azure-mlops-register-agents';
+const DEFAULT_SCRIPT = '/opt/azagent/register-agents.sh';
+
+function target(ctx: Ctx) {
+  const o = ctx.state.data.outputs as Record<string, unknown>;
+  const prefix = ctx.answers.get('prefix');
+  const vmName = `vm-${prefix}-agents`;
+  const sub = ctx.state.stepData<{ subscriptionId: string }>('azure-login').subscriptionId ?? '<subscription>';
+  return {
+    vmId: typeof o.agent_vm_id === 'string' ? o.agent_vm_id : `/subscriptions/${sub}/resourceGroups/${namesFor(prefix).devopsResourceGroup}/providers/Microsoft.Compute/virtualMachines/${vmName}`,
+    script: typeof o.agent_register_script === 'string' ? o.agent_register_script : DEFAULT_SCRIPT,
+    namePrefix: typeof o.agent_name_prefix === 'string' ? o.agent_name_prefix : vmName,
+    count: typeof o.num_agents === 'number' ? o.num_agents : ctx.answers.get('agents'),
+  };
+}
+
+async function ourAgents(ctx: Ctx) {
+  const t = target(ctx);
+  const pool = await ctx.devops.findPool(ctx.answers.get('pool'));
+  if (!pool) return { t, pool, online: [] as string[], registered: [] as string[] };
+  const wanted = new Set(Array.from({ length: t.count }, (_, i) => `${t.namePrefix}-${i + 1}`));
+  const mine = (await ctx.devops.agents(pool.id)).filter((a) => wanted.has(a.name));
+  const online = mine.filter((a) => enumIs(a.status, ['online'], [2]) /* TaskAgentStatus.Online */ && a.enabled !== false).map((a) => a.name);
+  return { t, pool, online, registered: mine.map((a) => a.name) };
+}
+
+export const agentsStep = defineStep<'devops' | 'arm' | 'answers' | 'state' | 'secrets' | 'log' | 'ui' | 'signal'>({
+  id: 'agents',
+  title: 'Pipeline agents on the agent VM',
+  dependsOn: ['terraform', 'agent-pool'],
+  async check(ctx): Promise<CheckResult> {
+    const { t, pool, online, registered } = await ourAgents(ctx);
+    if (!pool) return { status: 'missing', summary: `pool '${ctx.answers.get('pool')}' does not exist` };
+    if (online.length >= t.count) return { status: 'ok', summary: `${online.length} of ${t.count} agents online in '${ctx.answers.get('pool')}' (${t.namePrefix}-1..${t.count})` };
+    return { status: 'missing', summary: `${online.length} of ${t.count} agents online (${registered.length} registered) in '${ctx.answers.get('pool')}'` };
+  },
+  async plan(ctx) {
+    const t = target(ctx);
+    return [
+      {
+        action: 'run',
+        what: `register ${t.count} agents (${t.namePrefix}-1..${t.count}) on the agent VM with an Azure Run Command; the PAT goes only into its protected parameters (HTTPS, never stored), and the run command is deleted afterwards`,
+        details: [`VM ${t.vmId}`, `script ${t.script} (AZP_URL, AZP_POOL, AZP_AGENTS, AZP_AGENT_PREFIX; AZP_TOKEN protected)`],
+      },
+    ];
+  },
+  async apply(ctx) {
+    const t = target(ctx);
+    const pat = await ctx.secrets.pat('the agents register with it');
+    const result = await ctx.ui.task(`registering ${t.count} agents on the VM`, async () => {
+      try {
+        return await ctx.arm.runCommand(t.vmId, RUN_COMMAND_NAME, {
+          location: ctx.answers.get('location'),
+          script: `bash ${t.script}`,
+          parameters: [
+            { name: 'AZP_URL', value: ctx.answers.get('org') },
+            { name: 'AZP_POOL', value: ctx.answers.get('pool') },
+            { name: 'AZP_AGENTS', value: String(t.count) },
+            { name: 'AZP_AGENT_PREFIX', value: t.namePrefix },
+          ],
+          protectedParameters: [{ name: 'AZP_TOKEN', value: pat }],
+          timeoutInSeconds: 1200,
+        });
+      } finally {
+        await ctx.arm.deleteRunCommand(t.vmId, RUN_COMMAND_NAME).catch((e: Error) => ctx.log.warn(`Could not delete the run command ${RUN_COMMAND_NAME}: ${e.message}`));
+      }
+    });
+    if (result.exitCode !== 0) {
+      const tail = (result.error || result.output || '').trim().split('\n').slice(-5).join(' | ');
+      throw new StepError(`registering the agents failed on the VM (exit ${result.exitCode ?? '?'}, ${result.state}): ${tail}`, 'Check the PAT has Agent Pools (Read & manage); re-run azure-mlops init to retry.', 'agents');
+    }
+    // The agents come online a few seconds after their services start.
+    for (let i = 0; i < 60 && !ctx.signal.aborted; i++) {
+      const { online } = await ourAgents(ctx);
+      if (online.length >= t.count) return;
+      await new Promise((r) => setTimeout(r, Math.min(5000, 250 * 2 ** i)));
+    }
+  },
+});

@@ -1,0 +1,37 @@
+import { namesFor } from '../config/naming.js';
+import type { Context } from '../engine/types.js';
+
+/**
+ * What the DevOps side needs from the Azure side: terraform's outputs once it has applied, else
+ * the names the module derives from the prefix (plans and dry runs show the same values).
+ */
+export interface DeploymentValues {
+  subscriptionId: string;
+  subscriptionName: string;
+  tenantId: string;
+  resourceGroup: string;
+  workspace: string;
+  location: string;
+  aksCompute: string;
+  trainingCompute: string;
+  /** true when the values come from terraform outputs (not derived). */
+  applied: boolean;
+}
+
+export function deploymentValues(ctx: Pick<Context, 'state' | 'answers'>): DeploymentValues {
+  const o = ctx.state.data.outputs as Record<string, unknown>;
+  const login = ctx.state.stepData<{ subscriptionId: string; subscriptionName: string; tenantId: string }>('azure-login');
+  const n = namesFor(ctx.answers.get('prefix'));
+  const str = (k: string, fallback: string) => (typeof o[k] === 'string' && o[k] ? (o[k] as string) : fallback);
+  return {
+    subscriptionId: str('subscription_id', login.subscriptionId ?? '<subscription>'),
+    subscriptionName: login.subscriptionName ?? str('subscription_id', '<subscription>'),
+    tenantId: login.tenantId ?? str('tenant_id', '<tenant>'),
+    resourceGroup: str('ml_resource_group_name', n.mlResourceGroup),
+    workspace: str('workspace_name', n.workspace),
+    location: str('workspace_location', ctx.answers.get('location')),
+    aksCompute: str('aks_compute_name', 'aks-compute'),
+    trainingCompute: str('training_compute_name', 'cpu-cluster'),
+    applied: typeof o.workspace_name === 'string',
+  };
+}

@@ -1,0 +1,120 @@
+import { repositoryFiles, PIPELINE_YAML, type RepoFile } from '../adapters/bundle.js';
+import { StepError } from '../engine/errors.js';
+import { createTracked, recordFound } from '../engine/ownership.js';
+import { defineStep, type CheckResult, type Context } from '../engine/types.js';
+
+/**
+ * The code must be in a repository for the pipeline to run. Finds or creates the Azure Repos
+ * repository and, when it has no commits, pushes `devops_pipelines/` and the ML project as the
+ * first commit on `main` through the pushes API (no local git needed). A repository with commits is
+ * never overwritten: differences are reported, and `--push-to <branch>` pushes to a new branch.
+ */
+type Ctx = Pick<Context, 'devops' | 'answers' | 'state' | 'run' | 'log'> & { pushTo?: string | undefined };
+
+export const DEFAULT_BRANCH = 'main';
+const ZERO = '0000000000000000000000000000000000000000';
+
+async function projectId(ctx: Ctx): Promise<string> {
+  const saved = ctx.state.stepData<{ projectId: string }>('devops-project').projectId;
+  if (saved) return saved;
+  const p = await ctx.devops.findProject(ctx.answers.get('project'));
+  if (!p) throw new StepError(`project ${ctx.answers.get('project')} not found`, 'Re-run azure-mlops init.', 'repository');
+  return p.id;
+}
+
+/** Files of ours that are absent or different on `branch`. */
+async function differences(ctx: Ctx, repoId: string, branch: string, files: RepoFile[]): Promise<string[]> {
+  const project = ctx.answers.get('project');
+  const out: string[] = [];
+  await Promise.all(
+    files.map(async (f) => {
+      const remote = await ctx.devops.fileContent(project, repoId, f.path, branch);
+      if (remote === undefined) out.push(`${f.path} (absent)`);
+      else if (remote.replace(/\r\n/g, '\n') !== f.content.toString('utf8').replace(/\r\n/g, '\n')) out.push(`${f.path} (differs)`);
+    }),
+  );
+  return out.sort();
+}
+
+export function branchOf(ctx: Pick<Ctx, 'pushTo'>): string {
+  return ctx.pushTo ?? DEFAULT_BRANCH;
+}
+
+export function createRepositoryStep(opts: { pushTo?: string } = {}) {
+  return defineStep<'devops' | 'answers' | 'state' | 'run' | 'log'>({
+    id: 'repository',
+    title: 'Repository with the pipeline and ML code',
+    dependsOn: ['devops-project'],
+    async check(c): Promise<CheckResult> {
+      const ctx: Ctx = { ...c, pushTo: opts.pushTo };
+      const name = ctx.answers.get('repo');
+      const project = ctx.answers.get('project');
+      const repo = await ctx.devops.findRepo(project, name);
+      if (!repo) return { status: 'missing', summary: `no repository '${name}' in project '${project}'` };
+      const heads = await ctx.devops.refs(project, repo.id);
+      if (heads.length === 0) return { status: 'missing', summary: `repository '${name}' is empty` };
+      const branch = branchOf(ctx);
+      const record = { repositoryId: repo.id, branch, webUrl: repo.webUrl ?? '' };
+      if (!heads.some((h) => h.name === `refs/heads/${branch}`)) {
+        return opts.pushTo
+          ? { status: 'missing', summary: `branch '${branch}' does not exist yet in '${name}'` }
+          : { status: 'missing', summary: `repository '${name}' has commits but no '${branch}' branch`, fix: 'Pass --push-to <new branch> to push the pipeline there.' };
+      }
+      const diff = await differences(ctx, repo.id, branch, await repositoryFiles(ctx.run.packageRoot, { pool: ctx.answers.get('pool') }));
+      if (diff.length === 0) return { status: 'ok', summary: `'${name}' has the pipeline and ML code on '${branch}'`, record };
+      const hasPipeline = !diff.some((d) => d.startsWith(`${PIPELINE_YAML} (absent)`));
+      return {
+        status: hasPipeline ? 'warning' : 'missing',
+        summary: `'${name}' has commits; ${diff.length} file(s) differ from this version of azure-mlops on '${branch}'`,
+        details: diff.slice(0, 20),
+        fix: `Nothing is overwritten. To get this version's files, push them to a new branch with --push-to <branch> and merge what you want.`,
+        record,
+      };
+    },
+    async plan(c, found) {
+      const ctx: Ctx = { ...c, pushTo: opts.pushTo };
+      const name = ctx.answers.get('repo');
+      const files = await repositoryFiles(ctx.run.packageRoot, { pool: ctx.answers.get('pool') });
+      if (/has commits/.test(found.summary) && !opts.pushTo) {
+        throw new StepError(`${found.summary}: the pipeline file ${PIPELINE_YAML} is not there, and a repository with commits is never overwritten.`, 'Pass --push-to <new branch> to push the pipeline and ML code to a new branch.', 'repository');
+      }
+      return [
+        ...(/no repository/.test(found.summary) || found.status === 'skipped' ? [{ action: 'create' as const, what: `Azure Repos repository '${name}'` }] : []),
+        { action: 'create' as const, what: `first commit on '${branchOf(ctx)}': ${files.length} files (devops_pipelines/, src/, tests/, aml/, ...)`, details: files.map((f) => f.path).slice(0, 12).concat(files.length > 12 ? [`… ${files.length - 12} more`] : []) },
+      ];
+    },
+    async apply(c) {
+      const ctx: Ctx = { ...c, pushTo: opts.pushTo };
+      const name = ctx.answers.get('repo');
+      const project = ctx.answers.get('project');
+      let repo = await ctx.devops.findRepo(project, name);
+      if (repo) await recordFound(ctx.state, { kind: 'repository', name, step: 'repository', id: repo.id, meta: { project } });
+      else {
+        const pid = await projectId(ctx);
+        repo = await createTracked(ctx.state, { kind: 'repository', name, step: 'repository', meta: { project } }, async () => (await ctx.devops.createRepo(project, pid, name)).value);
+      }
+      const heads = await ctx.devops.refs(project, repo.id);
+      const branch = branchOf(ctx);
+      if (heads.some((h) => h.name === `refs/heads/${branch}`)) return; // never overwrite
+      const files = await repositoryFiles(ctx.run.packageRoot, { pool: ctx.answers.get('pool') });
+      const base = opts.pushTo ? heads.find((h) => h.name === `refs/heads/${DEFAULT_BRANCH}`)?.objectId : undefined;
+      // On a new branch from main: add what main lacks, edit what differs, leave the rest.
+      const change = new Map((base ? await differences(ctx, repo.id, DEFAULT_BRANCH, files) : []).map((d) => [d.split(' ')[0]!, d.endsWith('(absent)') ? 'add' : 'edit']));
+      await ctx.devops.push(project, repo.id, {
+        // A new branch starts from `base` (its old object id); an empty repository from zeros.
+        refUpdates: [{ name: `refs/heads/${branch}`, oldObjectId: base ?? ZERO }],
+        commits: [
+          {
+            comment: `MLOps pipeline and ML project (azure-mlops ${ctx.run.toolVersion})`,
+            changes: files
+              .filter((f) => !base || change.has(f.path))
+              .map((f) => ({ changeType: base ? change.get(f.path) : 'add', item: { path: f.path }, newContent: { content: f.content.toString('base64'), contentType: 'base64encoded' } })),
+          },
+        ],
+      });
+      await ctx.state.setStepData('repository', { repositoryId: repo.id, branch });
+    },
+  });
+}
+
+export const repositoryStep = createRepositoryStep();

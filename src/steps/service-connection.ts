@@ -1,0 +1,159 @@
+import { z } from 'zod';
+import { formatCommand } from '../adapters/process.js';
+import type { Endpoint } from '../adapters/devops.js';
+import { StepError } from '../engine/errors.js';
+import { createTracked, recordFound } from '../engine/ownership.js';
+import { defineStep, type CheckResult, type Context } from '../engine/types.js';
+import { deploymentValues } from './deployment-values.js';
+import { ensureClientSecret, pipelineIdentity } from './service-principal.js';
+
+/**
+ * README: "Create a new service connection of type Azure Resource Manager ... Scope level Machine
+ * Learning Workspace ... Name your service connection AzureMLWorkspace."
+ *
+ * Uses the step-4 identity. `federated` (default): scheme WorkloadIdentityFederation — the
+ * connection's issuer and subject are read back from Azure DevOps and added to the app as a
+ * federated credential (audience api://AzureADTokenExchange); no secret exists anywhere.
+ * `secret`: scheme ServicePrincipal with the client secret held in memory. An existing connection
+ * with other values is updated in place, never duplicated.
+ */
+type Ctx = Pick<Context, 'devops' | 'answers' | 'state' | 'az' | 'secrets' | 'log' | 'signal'>;
+
+const AUDIENCE = 'api://AzureADTokenExchange';
+const ficSchema = z.array(z.object({ id: z.string().optional(), name: z.string(), issuer: z.string(), subject: z.string(), audiences: z.array(z.string()).optional() }).passthrough());
+
+function projectRef(ctx: Ctx): { id: string; name: string } {
+  const p = ctx.state.stepData<{ projectId: string; projectName: string }>('devops-project');
+  return { id: p.projectId ?? '<project id>', name: p.projectName ?? ctx.answers.get('project') };
+}
+
+/** The endpoint as it should be (without the secret, which is added only when sending). */
+export function desiredEndpoint(ctx: Ctx): Record<string, unknown> {
+  const v = deploymentValues(ctx);
+  const id = pipelineIdentity(ctx);
+  const federated = ctx.answers.get('auth') === 'federated';
+  const name = ctx.answers.get('serviceConnection');
+  const project = projectRef(ctx);
+  return {
+    name,
+    type: 'azurerm',
+    url: 'https://management.azure.com/',
+    description: `Azure ML workspace ${v.workspace} (created by azure-mlops)`,
+    owner: 'library',
+    isShared: false,
+    authorization: {
+      scheme: federated ? 'WorkloadIdentityFederation' : 'ServicePrincipal',
+      parameters: federated
+        ? { tenantid: id.tenantId ?? v.tenantId, serviceprincipalid: id.appId ?? '<app id>' }
+        : { tenantid: id.tenantId ?? v.tenantId, serviceprincipalid: id.appId ?? '<app id>', authenticationType: 'spnKey' },
+    },
+    data: {
+      environment: 'AzureCloud',
+      scopeLevel: 'AzureMLWorkspace',
+      subscriptionId: v.subscriptionId,
+      subscriptionName: v.subscriptionName,
+      resourceGroupName: v.resourceGroup,
+      mlWorkspaceName: v.workspace,
+      mlWorkspaceLocation: v.location,
+      creationMode: 'Manual',
+    },
+    serviceEndpointProjectReferences: [{ projectReference: { id: project.id, name: project.name }, name, description: `Azure ML workspace ${v.workspace}` }],
+  };
+}
+
+/** Fields of the existing endpoint that differ from the wanted ones. */
+export function endpointDrift(existing: Endpoint, want: Record<string, unknown>): string[] {
+  const w = want as { type: string; authorization: { scheme: string; parameters: Record<string, string> }; data: Record<string, string> };
+  const out: string[] = [];
+  if ((existing.type ?? '').toLowerCase() !== w.type) out.push(`type ${existing.type} (want ${w.type})`);
+  if (existing.authorization?.scheme !== w.authorization.scheme) out.push(`scheme ${existing.authorization?.scheme} (want ${w.authorization.scheme})`);
+  for (const k of ['tenantid', 'serviceprincipalid']) {
+    if ((existing.authorization?.parameters?.[k] ?? '').toLowerCase() !== (w.authorization.parameters[k] ?? '').toLowerCase()) out.push(`${k}`);
+  }
+  for (const k of ['scopeLevel', 'subscriptionId', 'resourceGroupName', 'mlWorkspaceName', 'mlWorkspaceLocation']) {
+    if ((existing.data?.[k] ?? '').toLowerCase() !== (w.data[k] ?? '').toLowerCase()) out.push(`${k} ${existing.data?.[k] ?? '(none)'} (want ${w.data[k]})`);
+  }
+  return out;
+}
+
+async function federatedCredentials(ctx: Ctx, appId: string) {
+  return ctx.az.json(['ad', 'app', 'federated-credential', 'list', '--id', appId], ficSchema);
+}
+
+function wif(e: Endpoint): { issuer?: string; subject?: string } {
+  const p = e.authorization?.parameters ?? {};
+  return { ...(p.workloadIdentityFederationIssuer ? { issuer: p.workloadIdentityFederationIssuer } : {}), ...(p.workloadIdentityFederationSubject ? { subject: p.workloadIdentityFederationSubject } : {}) };
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+export const serviceConnectionStep = defineStep<'devops' | 'answers' | 'state' | 'az' | 'secrets' | 'log' | 'signal'>({
+  id: 'service-connection',
+  title: 'Service connection to the ML workspace',
+  dependsOn: ['devops-project', 'service-principal', 'terraform'],
+  async check(ctx): Promise<CheckResult> {
+    const name = ctx.answers.get('serviceConnection');
+    const project = ctx.answers.get('project');
+    const existing = await ctx.devops.findEndpoint(project, name);
+    if (!existing) return { status: 'missing', summary: `no service connection '${name}' in '${project}'` };
+    const drift = endpointDrift(existing, desiredEndpoint(ctx));
+    if (drift.length) return { status: 'missing', summary: `'${name}' points elsewhere: ${drift.join(', ')}` };
+    if (ctx.answers.get('auth') === 'federated') {
+      const { issuer, subject } = wif(existing);
+      const appId = pipelineIdentity(ctx).appId;
+      if (!issuer || !subject || !appId) return { status: 'missing', summary: `'${name}' has no workload identity issuer/subject yet` };
+      const fics = await federatedCredentials(ctx, appId);
+      if (!fics.some((f) => f.subject === subject && f.issuer === issuer)) return { status: 'missing', summary: `the app has no federated credential for ${subject}` };
+    }
+    if (existing.isReady === false) return { status: 'missing', summary: `'${name}' is not ready yet` };
+    return { status: 'ok', summary: `'${name}' → ${deploymentValues(ctx).workspace} (${existing.authorization?.scheme})`, record: { endpointId: existing.id } };
+  },
+  async plan(ctx, found) {
+    const want = desiredEndpoint(ctx) as { authorization: { scheme: string }; data: Record<string, string> };
+    const name = ctx.answers.get('serviceConnection');
+    const details = [`scheme ${want.authorization.scheme}, scope AzureMLWorkspace`, ...Object.entries(want.data).filter(([k]) => /Name|Id|Location/.test(k)).map(([k, v]) => `${k} = ${v}`)];
+    const changes = [{ action: /points elsewhere/.test(found.summary) ? ('update' as const) : ('create' as const), what: `service connection '${name}' (type azurerm)`, details }];
+    if (ctx.answers.get('auth') === 'federated') {
+      changes.push({ action: 'create', what: 'a federated credential on the pipeline app for the connection\'s issuer and subject (no secret anywhere)', details: [formatCommand('az', ['ad', 'app', 'federated-credential', 'create', '--id', pipelineIdentity(ctx).appId ?? '<app id>', '--parameters', '<issuer, subject, audience api://AzureADTokenExchange>'])] });
+    }
+    return changes;
+  },
+  async apply(ctx) {
+    const name = ctx.answers.get('serviceConnection');
+    const project = ctx.answers.get('project');
+    const identity = pipelineIdentity(ctx);
+    if (!identity.appId) throw new StepError('the pipeline service principal is not known yet', 'Re-run azure-mlops init.', 'service-connection');
+    if (!deploymentValues(ctx).applied) throw new StepError('terraform outputs are missing from the state', 'Re-run azure-mlops init (the terraform step records them).', 'service-connection');
+    const body = desiredEndpoint(ctx) as { authorization: { parameters: Record<string, string> } } & Record<string, unknown>;
+    // The secret goes into the request body only (HTTPS), never into state or logs.
+    if (ctx.answers.get('auth') === 'secret') body.authorization.parameters.serviceprincipalkey = await ensureClientSecret(ctx, identity.appId);
+    const existing = await ctx.devops.findEndpoint(project, name);
+    let endpoint: Endpoint;
+    if (existing) {
+      await recordFound(ctx.state, { kind: 'service-connection', name, step: 'service-connection', id: existing.id, meta: { project } });
+      endpoint = endpointDrift(existing, body).length || ctx.answers.get('auth') === 'secret' ? await ctx.devops.updateEndpoint(existing.id, { ...body, id: existing.id }) : existing;
+    } else {
+      endpoint = await createTracked(ctx.state, { kind: 'service-connection', name, step: 'service-connection', meta: { project } }, async () => (await ctx.devops.createEndpoint(project, body)).value);
+    }
+    if (ctx.answers.get('auth') === 'federated') {
+      let { issuer, subject } = wif(endpoint);
+      if (!issuer || !subject) ({ issuer, subject } = wif((await ctx.devops.getEndpoint(project, endpoint.id)) ?? endpoint));
+      if (!issuer || !subject) throw new StepError(`Azure DevOps did not return the workload identity issuer/subject of '${name}'`, 'Re-run azure-mlops init; if it persists, check the connection in Project settings > Service connections.', 'service-connection');
+      const fics = await federatedCredentials(ctx, identity.appId);
+      if (!fics.some((f) => f.subject === subject && f.issuer === issuer)) {
+        const ficName = `azure-mlops-${endpoint.id}`.slice(0, 120);
+        const params = JSON.stringify({ name: ficName, issuer, subject, audiences: [AUDIENCE], description: `Azure DevOps service connection ${name} (${project})` });
+        await createTracked(ctx.state, { kind: 'federated-credential', name: ficName, step: 'service-connection', meta: { appId: identity.appId } }, async () => {
+          const fic = await ctx.az.json(['ad', 'app', 'federated-credential', 'create', '--id', identity.appId!, '--parameters', params], z.object({ id: z.string().optional(), name: z.string() }).passthrough());
+          return { ...fic, id: fic.id ?? fic.name };
+        });
+      }
+    }
+    // Wait until Azure DevOps reports the connection ready (it verifies it asynchronously).
+    for (let i = 0; i < 30 && !ctx.signal.aborted; i++) {
+      const cur = await ctx.devops.getEndpoint(project, endpoint.id);
+      if (cur?.isReady !== false) break;
+      await sleep(Math.min(2000, 200 * 2 ** i));
+    }
+  },
+});

@@ -1,0 +1,86 @@
+import type { VariableGroup } from '../adapters/devops.js';
+import { StepError } from '../engine/errors.js';
+import { createTracked, recordFound } from '../engine/ownership.js';
+import { defineStep, type CheckResult, type Context } from '../engine/types.js';
+import { deploymentValues } from './deployment-values.js';
+
+/**
+ * README: "create a Variable Group. Name it devopsforai-aml-vg" with RESOURCE_GROUP,
+ * WORKSPACE_NAME, WORKSPACE_SVC_CONNECTION and skipComponentGovernanceDetection, plus what the
+ * pipeline reads (the Azure ML computes, the pool, a per-deployment endpoint name: online endpoint
+ * names are unique per region). Values come from terraform's outputs. Variables a user added are
+ * kept; ours are set to the wanted values.
+ */
+type Ctx = Pick<Context, 'devops' | 'answers' | 'state'>;
+
+export function desiredVariables(ctx: Ctx): Record<string, string> {
+  const v = deploymentValues(ctx);
+  return {
+    RESOURCE_GROUP: v.resourceGroup,
+    WORKSPACE_NAME: v.workspace,
+    WORKSPACE_SVC_CONNECTION: ctx.answers.get('serviceConnection'),
+    skipComponentGovernanceDetection: 'true',
+    AKS_COMPUTE_NAME: v.aksCompute,
+    TRAINING_COMPUTE_NAME: v.trainingCompute,
+    POOL_NAME: ctx.answers.get('pool'),
+    ENDPOINT_NAME: `diabetes-${ctx.answers.get('prefix')}`,
+  };
+}
+
+export function variableDrift(group: VariableGroup, want: Record<string, string>): string[] {
+  return Object.entries(want)
+    .filter(([k, v]) => group.variables?.[k]?.value !== v)
+    .map(([k, v]) => (group.variables?.[k] ? `${k}=${group.variables[k]?.value ?? ''} (want ${v})` : `${k} missing`));
+}
+
+function body(ctx: Ctx, projectId: string, existing?: VariableGroup): Record<string, unknown> {
+  const name = ctx.answers.get('variableGroup');
+  const variables: Record<string, { value: string; isSecret?: boolean }> = {};
+  for (const [k, v] of Object.entries(existing?.variables ?? {})) if (v) variables[k] = { value: v.value ?? '', ...(v.isSecret ? { isSecret: true } : {}) };
+  for (const [k, v] of Object.entries(desiredVariables(ctx))) variables[k] = { value: v };
+  return {
+    name,
+    type: 'Vsts',
+    description: 'Azure ML workspace and pipeline settings (managed by azure-mlops)',
+    variables,
+    // Updates must resend the project references, or the group is detached from the project.
+    variableGroupProjectReferences: existing?.variableGroupProjectReferences?.length
+      ? existing.variableGroupProjectReferences
+      : [{ name, description: 'Azure ML workspace and pipeline settings', projectReference: { id: projectId, name: ctx.answers.get('project') } }],
+  };
+}
+
+export const variableGroupStep = defineStep<'devops' | 'answers' | 'state'>({
+  id: 'variable-group',
+  title: 'Variable group',
+  dependsOn: ['devops-project', 'terraform'],
+  async check(ctx): Promise<CheckResult> {
+    const name = ctx.answers.get('variableGroup');
+    const g = await ctx.devops.findVariableGroup(ctx.answers.get('project'), name);
+    if (!g) return { status: 'missing', summary: `no variable group '${name}'` };
+    const drift = variableDrift(g, desiredVariables(ctx));
+    if (drift.length) return { status: 'missing', summary: `'${name}' differs: ${drift.join(', ')}` };
+    return { status: 'ok', summary: `'${name}' (${Object.keys(desiredVariables(ctx)).length} variables as wanted)`, record: { groupId: g.id } };
+  },
+  async plan(ctx, found) {
+    const want = desiredVariables(ctx);
+    return [{ action: /differs/.test(found.summary) ? 'update' : 'create', what: `variable group '${ctx.answers.get('variableGroup')}'`, details: Object.entries(want).map(([k, v]) => `${k} = ${v}`) }];
+  },
+  async apply(ctx) {
+    if (!deploymentValues(ctx).applied) throw new StepError('terraform outputs are missing from the state', 'Re-run azure-mlops init (the terraform step records them).', 'variable-group');
+    const name = ctx.answers.get('variableGroup');
+    const project = ctx.answers.get('project');
+    const projectId = ctx.state.stepData<{ projectId: string }>('devops-project').projectId ?? (await ctx.devops.findProject(project))?.id;
+    if (!projectId) throw new StepError(`project ${project} not found`, 'Re-run azure-mlops init.', 'variable-group');
+    const existing = await ctx.devops.findVariableGroup(project, name);
+    if (existing) {
+      await recordFound(ctx.state, { kind: 'variable-group', name, step: 'variable-group', id: String(existing.id), meta: { project, projectId } });
+      await ctx.devops.updateVariableGroup(existing.id, body(ctx, projectId, existing));
+    } else {
+      await createTracked(ctx.state, { kind: 'variable-group', name, step: 'variable-group', meta: { project, projectId } }, async () => {
+        const { value } = await ctx.devops.createVariableGroup(project, body(ctx, projectId));
+        return { ...value, id: String(value.id) };
+      });
+    }
+  },
+});

@@ -1,0 +1,197 @@
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { runSteps } from '../../src/engine/runner.js';
+import type { Context, Step } from '../../src/engine/types.js';
+import { buildSteps } from '../../src/steps/index.js';
+import { EXTENSION } from '../../src/steps/extension.js';
+import { PIPELINE_NAME } from '../../src/steps/pipeline.js';
+import { CLIENT_SECRET, PAT, startWorld, worldContext, type World } from '../helpers/world.js';
+
+const worlds: World[] = [];
+afterEach(async () => {
+  vi.unstubAllEnvs();
+  await Promise.all(worlds.splice(0).map((w) => w.stop()));
+});
+
+async function world(opts: Parameters<typeof startWorld>[0] = {}) {
+  const w = await startWorld(opts);
+  worlds.push(w);
+  return w;
+}
+
+const only = (...ids: string[]): Step[] => buildSteps().filter((s) => ids.includes(s.id));
+
+/** What the Azure side would have recorded: subscription, pipeline identity, terraform outputs. */
+async function seedAzure(ctx: Context, w: World) {
+  const app = w.az.world().apps?.[0];
+  await ctx.state.setStepData('azure-login', { subscriptionId: '22222222-2222-2222-2222-222222222222', subscriptionName: 'Contoso Dev', tenantId: '11111111-1111-1111-1111-111111111111' });
+  await ctx.state.setStepData('service-principal', { appId: app?.appId ?? 'aaaaaaaa-0000-0000-0000-000000000001', objectId: 'bbbbbbbb-0000-0000-0000-000000000002', tenantId: '11111111-1111-1111-1111-111111111111' });
+  await ctx.state.setOutputs({ ml_resource_group_name: 'rg-mlops01-ml', workspace_name: 'aml-mlops01', workspace_location: 'westeurope', subscription_id: '22222222-2222-2222-2222-222222222222', aks_compute_name: 'aks-compute', training_compute_name: 'cpu-cluster' });
+}
+
+const DEVOPS = ['devops-project', 'agent-pool', 'extension', 'repository'];
+const AFTER_TF = ['service-connection', 'variable-group', 'pipeline'];
+
+describe('Azure DevOps steps against the fake server (real azure-devops-node-api)', () => {
+  it('absent: project (operation polled), pool + queue, extension, repository with the first push', async () => {
+    const w = await world();
+    const { ctx } = await worldContext(w);
+    const r = await runSteps(only(...DEVOPS), ctx, 'apply');
+    expect(r.steps.map((s) => [s.id, s.outcome])).toEqual(DEVOPS.map((id) => [id, 'done']));
+    const d = w.devops;
+    expect(d.world.projects.find((p) => p.name === 'mlops')).toBeTruthy();
+    expect(d.requests.some((q) => /_apis\/operations\//i.test(q.path))).toBe(true);
+    expect(d.world.pools.find((p) => p.name === 'pool001')).toBeTruthy();
+    expect(d.world.extensions.some((e) => e.publisherId === EXTENSION.publisher && e.extensionId === EXTENSION.name)).toBe(true);
+    const files = d.files('mlops', 'mlops', 'main');
+    expect(Object.keys(files)).toContain('/devops_pipelines/azdo-ci-build-train.yml');
+    expect(Object.keys(files)).toContain('/src/train.py');
+    expect(Object.keys(files)).toContain('/README.md');
+    expect(JSON.stringify(files)).not.toContain(PAT);
+    expect(ctx.state.resource('devops-project')?.createdByUs).toBe(true);
+    expect(ctx.state.resource('agent-pool')?.createdByUs).toBe(true);
+  });
+
+  it('present and equal: a second run makes zero mutating requests', async () => {
+    const w = await world();
+    await runSteps(only(...DEVOPS), (await worldContext(w)).ctx, 'apply');
+    const before = w.devops.mutating().length;
+    const { ctx, io } = await worldContext(w);
+    const r = await runSteps(only(...DEVOPS), ctx, 'apply');
+    expect(r.steps.every((s) => s.outcome === 'already')).toBe(true);
+    expect(w.devops.mutating().length).toBe(before);
+    expect(io.all()).toContain('nothing to do');
+  });
+
+  it('pre-existing project, pool and repo with commits are reused, recorded as not ours, never overwritten', async () => {
+    const w = await world();
+    w.devops.addProject('mlops');
+    w.devops.addPool('pool001');
+    w.devops.pushFiles('mlops', 'mlops', { '/README.md': 'mine' });
+    const { ctx } = await worldContext(w);
+    const e = await runSteps(only('devops-project', 'agent-pool', 'repository'), ctx, 'apply').catch((x) => x);
+    expect(e.message).toMatch(/never overwritten/);
+    expect(e.fix).toContain('--push-to');
+    expect(w.devops.readFile('mlops', 'mlops', '/README.md', 'main')).toBe('mine');
+    // --push-to: a new branch from main with our files; main untouched.
+    const { ctx: c2 } = await worldContext(w);
+    const r = await runSteps(buildSteps({ pushTo: 'azure-mlops' }).filter((s) => ['devops-project', 'agent-pool', 'repository'].includes(s.id)), c2, 'apply');
+    expect(r.steps.find((s) => s.id === 'repository')?.outcome).toBe('done');
+    expect(w.devops.readFile('mlops', 'mlops', '/README.md', 'main')).toBe('mine');
+    expect(Object.keys(w.devops.files('mlops', 'mlops', 'azure-mlops'))).toContain('/devops_pipelines/azdo-ci-build-train.yml');
+    expect(c2.state.resource('devops-project')?.createdByUs ?? false).toBe(false);
+    expect(c2.state.resource('agent-pool')?.createdByUs ?? false).toBe(false);
+  });
+
+  it('--pool other than pool001: the pushed variables template names it (read at compile time)', async () => {
+    const w = await world();
+    const { ctx } = await worldContext(w, { pool: 'mlpool' });
+    await runSteps(only(...DEVOPS), ctx, 'apply');
+    expect(w.devops.readFile('mlops', 'mlops', '/devops_pipelines/azdo-variables.yml', 'main')).toMatch(/- name: POOL_NAME\s*\n\s*value: mlpool/);
+  });
+
+  it('service connection (federated), variable group, pipeline with permissions; then drift is repaired in place', async () => {
+    const w = await world();
+    const { ctx } = await worldContext(w);
+    await runSteps(only('tools', 'azure-login', 'service-principal'), ctx, 'apply');
+    await seedAzure(ctx, w);
+    await runSteps(only(...DEVOPS, ...AFTER_TF), ctx, 'apply');
+    const ep = w.devops.world.endpoints.find((x) => x.name === 'AzureMLWorkspace')!;
+    expect(ep).toMatchObject({ type: 'azurerm', authorization: { scheme: 'WorkloadIdentityFederation' }, data: { scopeLevel: 'AzureMLWorkspace', mlWorkspaceName: 'aml-mlops01', resourceGroupName: 'rg-mlops01-ml', mlWorkspaceLocation: 'westeurope', subscriptionId: '22222222-2222-2222-2222-222222222222' } });
+    const fic = w.az.world().apps[0].federatedCredentials;
+    expect(fic).toHaveLength(1);
+    expect(fic[0]).toMatchObject({ subject: ep.authorization.parameters?.workloadIdentityFederationSubject, issuer: ep.authorization.parameters?.workloadIdentityFederationIssuer, audiences: ['api://AzureADTokenExchange'] });
+    const vg = w.devops.world.variableGroups.find((g) => g.name === 'devopsforai-aml-vg')!;
+    const vars = Object.fromEntries(Object.entries(vg.variables).map(([k, v]) => [k, v.value]));
+    expect(vars).toMatchObject({ RESOURCE_GROUP: 'rg-mlops01-ml', WORKSPACE_NAME: 'aml-mlops01', WORKSPACE_SVC_CONNECTION: 'AzureMLWorkspace', skipComponentGovernanceDetection: 'true', AKS_COMPUTE_NAME: 'aks-compute', POOL_NAME: 'pool001' });
+    const def = w.devops.world.definitions.find((d) => d.name === PIPELINE_NAME)!;
+    expect(def).toBeTruthy();
+    const perms = w.devops.world.permissions;
+    for (const type of ['queue', 'endpoint', 'variablegroup']) {
+      expect(perms.some((p) => p.resourceType === type && p.pipelines.some((x) => x.id === def.id && x.authorized)), type).toBe(true);
+    }
+
+    // Drift: someone edits the group and points the connection elsewhere.
+    vg.variables.WORKSPACE_NAME = { value: 'other', isSecret: false };
+    vg.variables.MY_OWN = { value: 'keep me', isSecret: false };
+    ep.data!.mlWorkspaceName = 'elsewhere';
+    const endpointsBefore = w.devops.world.endpoints.length;
+    const { ctx: c2 } = await worldContext(w);
+    const r = await runSteps(only('devops-project', 'service-connection', 'variable-group'), c2, 'apply');
+    expect(r.steps.map((s) => s.outcome)).toEqual(['already', 'done', 'done']);
+    expect(w.devops.world.endpoints.length).toBe(endpointsBefore);
+    expect(w.devops.world.endpoints.find((x) => x.name === 'AzureMLWorkspace')!.data!.mlWorkspaceName).toBe('aml-mlops01');
+    const vg2 = w.devops.world.variableGroups.find((g) => g.name === 'devopsforai-aml-vg')!;
+    expect(vg2.variables.WORKSPACE_NAME?.value).toBe('aml-mlops01');
+    expect(vg2.variables.MY_OWN?.value).toBe('keep me');
+    expect(w.az.world().apps[0].federatedCredentials).toHaveLength(1);
+  });
+
+  it('--auth secret: scheme ServicePrincipal, the secret reaches the service only in the request body', async () => {
+    const w = await world();
+    const { ctx, io } = await worldContext(w, { auth: 'secret' });
+    await runSteps(only('tools', 'azure-login', 'service-principal'), ctx, 'apply');
+    await seedAzure(ctx, w);
+    await runSteps(only(...DEVOPS, 'service-connection'), ctx, 'apply');
+    const create = w.devops.mutating().find((q) => /serviceendpoint\/endpoints/i.test(q.path) && q.method === 'POST');
+    expect(JSON.stringify(create?.body)).toContain(CLIENT_SECRET);
+    const ep = w.devops.world.endpoints.find((x) => x.name === 'AzureMLWorkspace')!;
+    expect(ep.authorization.scheme).toBe('ServicePrincipal');
+    let disk = '';
+    for (const f of readdirSync(w.stateDir, { recursive: true, withFileTypes: true })) if (f.isFile()) disk += readFileSync(join(f.parentPath, f.name), 'utf8');
+    expect(disk + io.all()).not.toContain(CLIENT_SECRET);
+    expect(JSON.stringify(w.az.calls().map((c) => c.argv))).not.toContain(CLIENT_SECRET);
+  });
+
+  it('a bad PAT (401 or 203 + sign-in page) stops the run before anything is created, naming the scopes', async () => {
+    for (const badAuth of ['401', '203'] as const) {
+      const w = await world({ devops: { badAuth }, env: { AZURE_DEVOPS_EXT_PAT: 'wrongPAT0123456789abcdef' } });
+      const { ctx } = await worldContext(w);
+      const e = await runSteps(only(...DEVOPS), ctx, 'apply').catch((x) => x);
+      expect(e.message, badAuth).toMatch(/invalid or expired/);
+      expect(e.fix).toMatch(/Agent Pools \(Read & manage\).*Code \(Read & write\)/);
+      expect(w.devops.mutating()).toEqual([]);
+    }
+  });
+
+  it('no PAT in non-interactive mode: exit 2 naming AZURE_DEVOPS_EXT_PAT, nothing created', async () => {
+    const w = await world();
+    delete w.env.AZURE_DEVOPS_EXT_PAT;
+    const { ctx } = await worldContext(w);
+    const e = await runSteps(only(...DEVOPS), ctx, 'apply').catch((x) => x);
+    expect(e.exitCode).toBe(2);
+    expect(e.fix).toContain('AZURE_DEVOPS_EXT_PAT');
+    expect(w.devops.mutating()).toEqual([]);
+  });
+
+  it('429 with Retry-After: waits at least that long, then succeeds', async () => {
+    const w = await world();
+    w.devops.inject({ method: 'POST', path: /distributedtask\/pools/i, status: 429, retryAfterSeconds: 1, times: 1 });
+    const { ctx } = await worldContext(w);
+    const started = Date.now();
+    await runSteps(only('devops-project', 'agent-pool'), ctx, 'apply');
+    expect(Date.now() - started).toBeGreaterThanOrEqual(1000);
+    expect(w.devops.world.pools.filter((p) => p.name === 'pool001')).toHaveLength(1);
+  });
+
+  it('a 500 after the server created the pool: found by name, not duplicated', async () => {
+    const w = await world();
+    const { ctx } = await worldContext(w);
+    await runSteps(only('devops-project'), ctx, 'apply');
+    const k = w.devops.requests.filter((r) => !r.discovery).length;
+    void k;
+    w.devops.inject({ method: 'POST', path: /distributedtask\/pools/i, status: 500, times: 1 });
+    await runSteps(only('devops-project', 'agent-pool'), (await worldContext(w)).ctx, 'apply');
+    expect(w.devops.world.pools.filter((p) => p.name === 'pool001')).toHaveLength(1);
+  });
+
+  it('the extension cannot be installed with this PAT: a warning with the marketplace link, the run goes on', async () => {
+    const w = await world();
+    w.devops.inject({ method: 'POST', path: /installedextensionsbyname/i, status: 403, times: 5 });
+    const { ctx, io } = await worldContext(w);
+    const r = await runSteps(only('devops-project', 'extension'), ctx, 'apply');
+    expect(r.steps.find((s) => s.id === 'extension')?.check?.status).toBe('warning');
+    expect(io.all()).toContain('marketplace.visualstudio.com/items?itemName=ms-air-aiagility.azureml-v2');
+  });
+});
