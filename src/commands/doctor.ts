@@ -1,28 +1,59 @@
 import { createContext, type Base, type GlobalOptions } from '../engine/context.js';
-import { checkAll, type DoctorReport } from '../engine/doctor.js';
+import { GROUPS, GROUP_TITLES, runChecks, type DoctorCheck, type DoctorReport, type Group } from '../engine/doctor.js';
+import { UsageError } from '../engine/errors.js';
 import type { AnswerKey } from '../config/fields.js';
-import { steps } from '../steps/index.js';
 import { symbols } from '../ui/colors.js';
+import { doctorChecks } from './doctor-checks.js';
 
 export interface DoctorOptions extends GlobalOptions {
   answers: Partial<Record<AnswerKey, string | undefined>>;
+  only?: string;
+}
+
+/** Version of the `doctor --json` document (README: "doctor --json"). Bumped on incompatible change. */
+export const DOCTOR_JSON_VERSION = 1;
+
+/** The checks of `--only <group>`, plus the checks they need (run, not shown). */
+export function selectChecks(all: DoctorCheck[], only?: string): { run: DoctorCheck[]; shown: Set<string> } {
+  if (!only) return { run: all, shown: new Set(all.map((c) => c.id)) };
+  if (!(GROUPS as readonly string[]).includes(only)) throw new UsageError(`Unknown --only group '${only}'.`, `Use one of: ${GROUPS.join(', ')}.`);
+  const byId = new Map(all.map((c) => [c.id, c]));
+  const need = new Set<string>();
+  const add = (id: string) => {
+    if (need.has(id)) return;
+    need.add(id);
+    for (const d of byId.get(id)?.dependsOn ?? []) add(d);
+  };
+  for (const c of all) if (c.group === (only as Group)) add(c.id);
+  return { run: all.filter((c) => need.has(c.id)), shown: new Set(all.filter((c) => c.group === only).map((c) => c.id)) };
 }
 
 /**
- * `azure-mlops doctor`: every step's read-only check, concurrently; a checklist with the fix for
- * each gap. Changes nothing and never prompts.
+ * `azure-mlops doctor`: is this environment ready (or set up)? Every check concurrently, a grouped
+ * checklist with the fix for each gap. Changes nothing, never prompts.
  */
-export async function runDoctor(opts: DoctorOptions, base: Base, signal: AbortSignal): Promise<DoctorReport> {
-  const ctx = await createContext(base, opts, { flags: opts.answers, required: [], signal });
-  const report = await checkAll(steps, ctx);
+export async function runDoctor(opts: DoctorOptions, base: Base, signal: AbortSignal): Promise<DoctorReport & { version: number }> {
+  const ctx = await createContext(base, { ...opts, nonInteractive: true }, { flags: opts.answers, required: [], signal });
+  const { run, shown } = selectChecks(doctorChecks(ctx), opts.only);
+  const timeout = Number(ctx.env.AZURE_MLOPS_CHECK_TIMEOUT_MS) || undefined;
+  const full = await runChecks(run, ctx, timeout);
+  const checks = full.checks.filter((c) => shown.has(c.id));
+  const summary = { ok: 0, warning: 0, missing: 0, skipped: 0 };
+  for (const c of checks) summary[c.status]++;
+  const report = { version: DOCTOR_JSON_VERSION, ok: summary.missing === 0, checks, summary };
+
   const { c } = ctx.log;
   const mark = { ok: c.green(symbols.ok), missing: c.red(symbols.missing), warning: c.yellow(symbols.warning), skipped: c.dim(symbols.skipped) };
-  for (const r of report.checks) {
-    ctx.log.info(`${mark[r.status]} ${r.title}: ${r.summary}`);
-    if (r.fix && r.status !== 'ok') for (const line of r.fix.split('\n')) ctx.log.info(`    ${c.dim('fix:')} ${line}`);
+  for (const g of GROUPS) {
+    const inGroup = checks.filter((x) => x.group === g);
+    if (!inGroup.length) continue;
+    ctx.log.info(c.bold(GROUP_TITLES[g]));
+    for (const r of inGroup) {
+      ctx.log.info(`  ${mark[r.status]} ${r.title}: ${r.status === 'skipped' ? c.dim(r.finding) : r.finding}`);
+      if (r.fix && r.status !== 'ok') for (const line of r.fix.split('\n')) ctx.log.info(`      ${c.dim('fix:')} ${line}`);
+    }
   }
-  const n = report.counts;
   ctx.log.info('');
-  ctx.log.info(`${n.ok} ok, ${n.warning} warning${n.warning === 1 ? '' : 's'}, ${n.missing} missing, ${n.skipped} skipped`);
+  ctx.log.info(`${summary.ok} ok, ${summary.warning} warning${summary.warning === 1 ? '' : 's'}, ${summary.missing} missing, ${summary.skipped} skipped${report.ok ? '' : ' — fix the missing ones and run azure-mlops init'}`);
   return report;
 }

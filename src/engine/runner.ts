@@ -159,12 +159,12 @@ function printSurveyLine(ctx: Context, rep: StepReport): void {
  * whether the step is satisfied, which its dependents receive as `depsOk`. Independent steps run
  * concurrently. After the first error no new step starts; running ones finish.
  */
-export async function walk(
-  steps: readonly Step[],
-  fn: (step: Step, depsOk: boolean, waitingFor: StepId[]) => Promise<boolean>,
+export async function walk<T extends { id: string; dependsOn: readonly string[] }>(
+  steps: readonly T[],
+  fn: (step: T, depsOk: boolean, waitingFor: T['dependsOn'][number][]) => Promise<boolean>,
 ): Promise<{ error?: unknown }> {
-  const done = new Map<StepId, boolean>();
-  const started = new Set<StepId>();
+  const done = new Map<string, boolean>();
+  const started = new Set<string>();
   const known = new Set(steps.map((s) => s.id));
   let error: unknown;
   let running = 0;

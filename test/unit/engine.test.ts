@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { runSteps, validateStepGraph, walk } from '../../src/engine/runner.js';
-import { checkAll } from '../../src/engine/doctor.js';
+import { fromStep, runChecks } from '../../src/engine/doctor.js';
 import { UsageError, StepError } from '../../src/engine/errors.js';
 import type { Change, CheckResult, Step, StepId } from '../../src/engine/types.js';
 import { testContext } from '../helpers/context.js';
@@ -107,17 +107,18 @@ describe('engine', () => {
     const world: Record<string, boolean> = { tools: true };
     const log: string[] = [];
     const { ctx } = await ctxFor();
-    const r = await checkAll([fakeStep('tools', [], world, log), fakeStep('ssh-key', ['tools'], world, log), fakeStep('azure-login', ['ssh-key'], world, log)], ctx);
+    const steps = [fakeStep('tools', [], world, log), fakeStep('ssh-key', ['tools'], world, log), fakeStep('azure-login', ['ssh-key'], world, log)];
+    const r = await runChecks(steps.map((s) => fromStep(s, s.id, 'local', s.dependsOn)), ctx);
     expect(r.checks.map((c) => c.status)).toEqual(['ok', 'missing', 'skipped']);
-    expect(r.checks[2]?.summary).toContain('step ssh-key');
+    expect(r.checks[2]?.finding).toContain('step ssh-key');
     expect(r.ok).toBe(false);
   });
 
   it('doctor: a hanging check times out instead of hanging', async () => {
     const { ctx } = await ctxFor();
     const hang: Step = { ...fakeStep('tools', [], {}, []), check: () => new Promise(() => undefined) };
-    const r = await checkAll([hang], ctx, 50);
-    expect(r.checks[0]).toMatchObject({ status: 'missing', summary: expect.stringMatching(/did not answer within/) });
+    const r = await runChecks([fromStep(hang, 'x', 'local')], ctx, 50);
+    expect(r.checks[0]).toMatchObject({ status: 'missing', finding: expect.stringMatching(/did not answer within/) });
   });
 
   it('validates the step graph', () => {

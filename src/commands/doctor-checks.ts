@@ -1,0 +1,226 @@
+import { PAT_SCOPES } from '../adapters/devops.js';
+import { toolSpecs } from '../adapters/tools.js';
+import { AzError, compareVersions } from '../adapters/az.js';
+import { LOGIN_FIX } from '../steps/azure-login.js';
+import { fromStep, type DoctorCheck } from '../engine/doctor.js';
+import type { CheckResult, Context } from '../engine/types.js';
+import { agentPoolStep } from '../steps/agent-pool.js';
+import { agentsStep } from '../steps/agents.js';
+import { runPreflightChecks, type PreflightCheckId } from '../steps/azure-preflight.js';
+import { devopsProjectStep } from '../steps/devops-project.js';
+import { extensionStep } from '../steps/extension.js';
+import { pipelineStep, PIPELINE_NAME } from '../steps/pipeline.js';
+import { serviceConnectionStep } from '../steps/service-connection.js';
+import { servicePrincipalStep } from '../steps/service-principal.js';
+import { locatePublicKey } from '../steps/ssh-key.js';
+import { terraformStep, workdir } from '../steps/terraform.js';
+import { variableGroupStep } from '../steps/variable-group.js';
+import { exists } from '../adapters/workdir.js';
+import { join } from 'node:path';
+
+/**
+ * Everything `azure-mlops doctor` checks, grouped. Most Azure DevOps and deployment checks are the
+ * steps' own read-only checks (one definition of "done"); the rest are doctor-only.
+ * Azure is reached with one token from the az login (then REST through the SDKs), Azure DevOps
+ * with the PAT (or an Entra token with --devops-auth entra).
+ */
+
+const MIN_NODE = '22.12.0';
+
+function once<T>(fn: () => Promise<T>): () => Promise<T> {
+  let p: Promise<T> | undefined;
+  return () => (p ??= fn());
+}
+
+function tool(name: 'az' | 'terraform' | 'git'): (ctx: Context) => Promise<CheckResult> {
+  return async (ctx) => {
+    const spec = toolSpecs.find((s) => s.name === name)!;
+    const f = await ctx.tools.find(spec);
+    if (!f.found) return { status: spec.optional ? 'warning' : 'missing', summary: `${name} is not installed (${spec.why})`, fix: spec.install };
+    if (f.tooOld) return { status: spec.minIsWarning ? 'warning' : 'missing', summary: `${name} ${f.version} is older than ${spec.min}`, fix: spec.install };
+    return { status: 'ok', summary: `${name} ${f.version ?? ''}`.trim() };
+  };
+}
+
+export function doctorChecks(ctx: Context): DoctorCheck[] {
+  const preflight = once(() => runPreflightChecks(ctx));
+  const pre = (id: PreflightCheckId, title: string): DoctorCheck => ({
+    id,
+    group: 'azure',
+    title,
+    dependsOn: ['azure.login'],
+    run: async () => {
+      const c = (await preflight()).find((x) => x.id === id)!;
+      return { status: c.status, summary: c.summary, ...(c.fix ? { fix: c.fix } : {}) };
+    },
+  });
+
+  return [
+    // ---- Local --------------------------------------------------------------------------------
+    {
+      id: 'local.node',
+      group: 'local',
+      title: 'Node.js',
+      dependsOn: [],
+      run: async () =>
+        compareVersions(process.versions.node, MIN_NODE) >= 0
+          ? { status: 'ok', summary: `Node.js ${process.versions.node}` }
+          : { status: 'missing', summary: `Node.js ${process.versions.node} is older than ${MIN_NODE}`, fix: 'Install a current LTS from https://nodejs.org' },
+    },
+    { id: 'local.az', group: 'local', title: 'Azure CLI', dependsOn: [], run: tool('az') },
+    { id: 'local.terraform', group: 'local', title: 'Terraform', dependsOn: [], run: tool('terraform') },
+    { id: 'local.git', group: 'local', title: 'git', dependsOn: [], run: tool('git') },
+    {
+      id: 'local.ssh-key',
+      group: 'local',
+      title: 'SSH public key',
+      dependsOn: [],
+      run: async (c) => {
+        const { key, problems } = await locatePublicKey(c);
+        return key
+          ? { status: 'ok', summary: `${key.path} (${key.type})` }
+          : { status: 'missing', summary: problems.join('; '), fix: 'ssh-keygen -t ed25519 -f ~/.ssh/id_ed25519, or pass --ssh-key (env AZURE_MLOPS_SSH_KEY)' };
+      },
+    },
+
+    // ---- Azure --------------------------------------------------------------------------------
+    {
+      id: 'azure.login',
+      group: 'azure',
+      title: 'Azure sign-in and subscription',
+      dependsOn: ['local.az'],
+      run: async (c) => {
+        const pinned = c.state.stepData<{ subscriptionId: string }>('azure-login').subscriptionId;
+        let subId = c.answers.maybe('subscription') ?? pinned;
+        let sub: Awaited<ReturnType<typeof c.arm.subscription>>;
+        try {
+          subId ??= (await c.az.account()).id;
+          sub = await c.arm.subscription(subId);
+        } catch (e) {
+          const text = e instanceof Error ? e.message : String(e);
+          if ((e instanceof AzError && e.kind === 'not-logged-in') || /az login|AzureCliCredential|Please run/i.test(text)) {
+            return { status: 'missing', summary: 'not signed in to Azure', fix: LOGIN_FIX };
+          }
+          throw e;
+        }
+        if (!sub) return { status: 'missing', summary: `subscription ${subId} is not visible to your az login`, fix: 'Run `az login` with an account that can see it, or pass --subscription.' };
+        if (sub.state !== 'Enabled') return { status: 'missing', summary: `subscription ${sub.displayName} (${sub.subscriptionId}) is ${sub.state}`, fix: 'Use an enabled subscription (--subscription).' };
+        return { status: 'ok', summary: `${sub.displayName} (${sub.subscriptionId}), enabled` };
+      },
+    },
+    pre('azure.providers', 'Resource providers'),
+    pre('azure.quota', 'vCPU quota'),
+    pre('azure.role-assignments', 'Rights to create role assignments'),
+    pre('azure.names', 'Global names'),
+    pre('azure.deleted-vault', 'Soft-deleted key vault'),
+    {
+      id: 'azure.pipeline-identity',
+      group: 'azure',
+      title: 'Pipeline service principal',
+      dependsOn: ['azure.login'],
+      run: async (c) => {
+        const recorded = c.state.stepData<{ appId: string; objectId: string }>('service-principal');
+        const existing = await servicePrincipalStep.check(c);
+        if (recorded.objectId) {
+          return existing.status === 'missing' && !existing.fix
+            ? { ...existing, fix: 'Run `azure-mlops init`: it recreates the pipeline identity; terraform then grants it its role again.' }
+            : existing;
+        }
+        // Not created yet: it can be reused by name, or created if the directory lets you register apps.
+        if (existing.status === 'ok' || /are named/.test(existing.summary)) return existing;
+        const canCreate = await c.az.canRegisterApps();
+        return canCreate.allowed
+          ? { status: 'ok', summary: `not created yet; you may register applications (${canCreate.why})` }
+          : { status: 'missing', summary: `not created yet, and you may not register applications (${canCreate.why})`, fix: 'Ask an admin for the Application Developer role, or have one create the app and pass its name with --sp-name.' };
+      },
+    },
+
+    // ---- Azure DevOps -------------------------------------------------------------------------
+    {
+      id: 'devops.org',
+      group: 'devops',
+      title: 'Azure DevOps organization and credential',
+      dependsOn: [],
+      run: async (c) => {
+        const who = await c.devops.validate();
+        return { status: 'ok', summary: `${c.devops.orgUrl} reachable, signed in as ${who.user}` };
+      },
+    },
+    {
+      id: 'devops.scopes',
+      group: 'devops',
+      title: 'PAT scopes',
+      dependsOn: ['devops.org'],
+      run: async (c) => {
+        const project = c.answers.maybe('project');
+        const probes = await c.devops.probeScopes(project);
+        const missing = probes.filter((p) => !p.ok);
+        if (missing.length === 0) return { status: 'ok', summary: `read access to ${probes.map((p) => p.scope).join(', ')}` };
+        return { status: 'missing', summary: `no access to: ${missing.map((p) => `${p.scope} (${p.why})`).join(', ')}`, fix: `Give the PAT these scopes: ${PAT_SCOPES}.` };
+      },
+    },
+    { ...fromStep(devopsProjectStep, 'devops.project', 'devops', ['devops.org']) },
+    { ...fromStep(agentPoolStep, 'devops.pool', 'devops', ['devops.project']) },
+    { ...fromStep(agentsStep, 'devops.agents', 'devops', ['devops.pool', 'deployment.outputs']) },
+    { ...fromStep(extensionStep, 'devops.extension', 'devops', ['devops.org']) },
+    { ...fromStep(serviceConnectionStep, 'devops.service-connection', 'devops', ['devops.project', 'deployment.outputs']) },
+    { ...fromStep(variableGroupStep, 'devops.variable-group', 'devops', ['devops.project', 'deployment.outputs']) },
+    { ...fromStep(pipelineStep, 'devops.pipeline', 'devops', ['devops.project', 'devops.service-connection', 'devops.variable-group']) },
+    {
+      id: 'devops.last-run',
+      group: 'devops',
+      title: 'Last pipeline run',
+      dependsOn: ['devops.pipeline'],
+      run: async (c) => {
+        const last = await c.devops.lastRun(c.answers.get('project'), PIPELINE_NAME);
+        if (!last) return { status: 'warning', summary: 'the pipeline has not run yet', fix: 'Queue a run: azure-mlops init --run (or from Azure DevOps).' };
+        const what = `run ${last.id}: ${last.result ?? last.state}${last.url ? ` — ${last.url}` : ''}`;
+        if (last.result === 'failed') return { status: 'warning', summary: what, fix: 'Open the run to see the failing stage.' };
+        if (last.result === 'canceled') return { status: 'ok', summary: `${what} (canceled: the new model was not better than the production one)` };
+        return { status: 'ok', summary: what };
+      },
+    },
+
+    // ---- Deployment ---------------------------------------------------------------------------
+    {
+      id: 'deployment.state',
+      group: 'deployment',
+      title: 'Terraform state',
+      dependsOn: [],
+      run: async (c) => {
+        const applied = c.state.stepData<{ appliedAt: string }>('terraform').appliedAt;
+        if (!applied) return { status: 'missing', summary: 'terraform has not been applied from this state dir', fix: 'Run azure-mlops init.' };
+        const local = c.answers.get('stateBackend') === 'local';
+        if (local && !(await exists(join(workdir(c), 'terraform.tfstate')))) return { status: 'missing', summary: `no terraform.tfstate in ${workdir(c)}`, fix: 'Run azure-mlops init (it resumes).' };
+        return { status: 'ok', summary: `applied ${applied.slice(0, 16).replace('T', ' ')} (${local ? 'local state' : 'azurerm backend'})` };
+      },
+    },
+    {
+      id: 'deployment.outputs',
+      group: 'deployment',
+      title: 'Terraform outputs',
+      dependsOn: ['deployment.state'],
+      run: async (c) => {
+        const out = await c.terraform.outputs(workdir(c));
+        const need = ['ml_resource_group_name', 'workspace_name', 'workspace_id', 'aks_id', 'aks_compute_name'];
+        const absent = need.filter((k) => out[k] === undefined);
+        if (absent.length) return { status: 'missing', summary: `outputs missing: ${absent.join(', ')}`, fix: 'Run azure-mlops init to apply the current module.' };
+        return { status: 'ok', summary: `${Object.keys(out).length} outputs (workspace ${String(out.workspace_name)})` };
+      },
+    },
+    { ...fromStep(terraformStep, 'deployment.drift', 'deployment', ['deployment.outputs']), title: 'No pending terraform changes' },
+    {
+      id: 'deployment.resources',
+      group: 'deployment',
+      title: 'ML workspace and AKS cluster',
+      dependsOn: ['deployment.outputs', 'azure.login'],
+      run: async (c) => {
+        const o = c.state.data.outputs as Record<string, unknown>;
+        const [ws, aks] = await Promise.all([c.arm.getResource(String(o.workspace_id), '2024-10-01'), c.arm.getResource(String(o.aks_id), '2024-09-01')]);
+        const gone = [!ws && `workspace ${String(o.workspace_name)}`, !aks && `AKS cluster ${String(o.aks_name)}`].filter(Boolean);
+        if (gone.length) return { status: 'missing', summary: `${gone.join(' and ')} not found in Azure`, fix: 'Run azure-mlops init: terraform will recreate what is missing.' };
+        return { status: 'ok', summary: `${String(o.workspace_name)} and ${String(o.aks_name)} exist` };
+      },
+    },
+  ];
+}
