@@ -142,6 +142,13 @@ export class StateStore {
     await this.save();
   }
 
+  /** Forgets a step's status and data (destroy: everything the step created is gone). */
+  async clearStep(step: string): Promise<void> {
+    delete this.state.steps[step];
+    delete this.state.data[step];
+    await this.save();
+  }
+
   async addHistory(event: string, detail?: string): Promise<void> {
     this.state.history.push({ at: new Date().toISOString(), event, ...(detail ? { detail } : {}) });
     await this.save();

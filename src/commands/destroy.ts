@@ -1,0 +1,39 @@
+import { mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { AnswerKey } from '../config/fields.js';
+import { createContext, type Base, type GlobalOptions } from '../engine/context.js';
+import { teardown, type TeardownReport } from '../engine/teardown.js';
+
+export interface DestroyOptions extends GlobalOptions {
+  answers: Partial<Record<AnswerKey, string | undefined>>;
+  /** --delete-repo: also the repository, when init created it. */
+  deleteRepo?: boolean;
+  /** --delete-project: also the Azure DevOps project, when init created it. */
+  deleteProject?: boolean;
+  /** --delete-state-backend: also the terraform state storage (--state-backend azurerm), when init created it. */
+  deleteStateBackend?: boolean;
+}
+
+/**
+ * `azure-mlops destroy`: deletes what `init` created, in reverse order, and nothing else (see
+ * src/engine/teardown.ts). The answers come from the state dir; flags such as --prefix only
+ * confirm which deployment it is. `--dry-run` shows the plan and changes nothing.
+ */
+export async function runDestroy(opts: DestroyOptions, base: Base, signal: AbortSignal): Promise<TeardownReport> {
+  const ctx = await createContext(base, opts, { flags: opts.answers, required: [], signal });
+  try {
+    if (!opts.dryRun && ctx.state.persisted) {
+      const logs = join(ctx.run.stateDir, 'logs');
+      await mkdir(logs, { recursive: true, mode: 0o700 });
+      ctx.log.teeTo(join(logs, `destroy-${new Date().toISOString().replace(/[:.]/g, '-')}.log`));
+    }
+    return await teardown(ctx, {
+      dryRun: Boolean(opts.dryRun),
+      deleteRepo: Boolean(opts.deleteRepo),
+      deleteProject: Boolean(opts.deleteProject),
+      deleteStateBackend: Boolean(opts.deleteStateBackend),
+    });
+  } finally {
+    ctx.ui.dispose();
+  }
+}
