@@ -123,7 +123,12 @@ export function buildProgram(): Command {
     });
   });
 
-  addAnswerOptions(program.command('doctor').description('check the environment and what was deployed; print how to fix each gap (exit 3 when something is missing)')).action(
+  addAnswerOptions(
+    program
+      .command('doctor')
+      .description('check the environment and what was deployed; print how to fix each gap (exit 3 when something is missing)')
+      .option('--only <group>', 'only the checks of one group: local, azure, devops or deployment'),
+  ).action(
     async (_o, cmd: Command) => {
       const opts = cmd.optsWithGlobals();
       await execute(opts, async (base, signal) => {
@@ -133,6 +138,23 @@ export function buildProgram(): Command {
       });
     },
   );
+
+  addAnswerOptions(
+    program
+      .command('destroy')
+      .description('delete what init created, in reverse order, and nothing else; shows the list and asks first (--yes in CI)')
+      .option('--dry-run', 'print what would be deleted and kept (with the terraform destroy plan) and change nothing')
+      .option('--delete-repo', 'also delete the repository, when init created it')
+      .option('--delete-project', 'also delete the Azure DevOps project with everything in it, when init created it')
+      .option('--delete-state-backend', 'also delete the terraform state storage (--state-backend azurerm), when init created it'),
+  ).action(async (_o, cmd: Command) => {
+    const opts = cmd.optsWithGlobals();
+    await execute(opts, async (base, signal) => {
+      const { runDestroy } = await import('./commands/destroy.js');
+      const report = await runDestroy({ ...opts, answers: answersFrom(opts) }, base, signal);
+      return { result: { command: 'destroy', ...report }, exitCode: report.ok ? 0 : 1 };
+    });
+  });
   void initCmd;
   return program;
 }

@@ -82,6 +82,23 @@ export function armScope(resourceManager: string, activeDirectoryResourceId?: st
  * remembered for `failureTtlMs`, so the burst of calls of one survey starts one az process, not
  * one per call. Claims challenges bypass the cache.
  */
+/**
+ * The az login as a TokenCredential: what @azure/identity's AzureCliCredential does
+ * (`az account get-access-token --resource <scope without /.default>`), but through the az
+ * adapter, so the process gets the CLI's environment and timeout, is counted, and its stdout (the
+ * token) is never logged.
+ */
+export class AzCliCredential implements TokenCredential {
+  constructor(private readonly az: AzAdapter) {}
+
+  async getToken(scopes: string | string[]): Promise<AccessToken> {
+    const scope = Array.isArray(scopes) ? scopes[0] : scopes;
+    if (!scope) throw new ArmError('no token scope given', 'InvalidScope', {});
+    const { token, expiresOnTimestamp } = await this.az.accessToken(scope.replace(/\/\.default$/, ''));
+    return { token, expiresOnTimestamp };
+  }
+}
+
 export class CachingCredential implements TokenCredential {
   private readonly cache = new Map<string, { token?: AccessToken; pending?: Promise<AccessToken>; failedAt?: number }>();
   /** How many tokens were actually requested from the inner credential (for tests and benchmarks). */
@@ -268,6 +285,7 @@ export interface ArmAdapterOptions {
 const API = {
   permissions: '2022-04-01',
   mlUsages: '2024-04-01',
+  subscriptions: '2022-12-01',
 } as const;
 
 /** What each call needs in Azure RBAC, named in 403 messages. */
@@ -444,14 +462,10 @@ export class ArmAdapter {
     return this.endpointP;
   }
 
-  /** The one credential of this run: AzureCliCredential (or the injected one) behind the token cache. */
+  /** The one credential of this run: the az login (or the injected one) behind the token cache. */
   credential(): Promise<CachingCredential> {
     this.credentialP ??= (async () => {
-      let inner = this.opts.credential;
-      if (!inner) {
-        const { AzureCliCredential } = await import('@azure/identity');
-        inner = new AzureCliCredential({ processTimeoutInMs: 60_000 });
-      }
+      const inner = this.opts.credential ?? new AzCliCredential(this.az);
       return new CachingCredential(inner, (t) => this.opts.redactor?.add(t));
     })();
     return this.credentialP;
@@ -769,6 +783,16 @@ export class ArmAdapter {
     return isActionAllowed(await this.permissions(scope), ROLE_ASSIGNMENT_WRITE).allowed;
   }
 
+  // ---- subscription ----------------------------------------------------------------------------
+
+  /** The subscription as ARM sees it (null when the login cannot see it). */
+  async subscription(subscriptionId: string): Promise<{ subscriptionId: string; displayName: string; state: string } | null> {
+    return this.call(`reading subscription ${subscriptionId}`, ACTION.resourceRead, `/subscriptions/${subscriptionId}`, async () => {
+      const { body } = await this.rawGet(`/subscriptions/${subscriptionId}`, API.subscriptions);
+      return parse(subscriptionSchema, body, 'subscription');
+    }, 'null');
+  }
+
   // ---- run commands ----------------------------------------------------------------------------
 
   /**
@@ -824,6 +848,8 @@ export class ArmAdapter {
     return r === null ? null : (parse(genericResourceSchema, r, id) as GenericResource);
   }
 }
+
+const subscriptionSchema = z.object({ subscriptionId: z.string(), displayName: z.string(), state: z.string() }).passthrough();
 
 interface RunCommandsOps {
   createOrUpdate(rg: string, vm: string, name: string, body: Record<string, unknown>): PromiseLike<unknown>;

@@ -45,12 +45,22 @@ export function classifyAzError(stderr: string): AzError['kind'] {
   return 'failed';
 }
 
+/** Directory roles that may register applications (role template ids). */
+const APP_ROLES = new Set([
+  '62e90394-69f5-4237-9190-012177145e10', // Global Administrator
+  '9b895d92-2cd3-44c7-9d02-a6ac2d5ea5c3', // Application Administrator
+  '158c047a-c907-4556-b7ef-446551a6b5f7', // Cloud Application Administrator
+  'cf1c38e5-3621-4004-a7cb-879624dced7c', // Application Developer
+]);
+
 export class AzAdapter {
   private cache = new Map<string, Promise<unknown>>();
 
   constructor(
     private readonly proc: ProcessRunner,
     readonly file = 'az',
+    /** Longest an az command may take (AZURE_MLOPS_AZ_TIMEOUT_MS; default 5 minutes). */
+    private readonly timeoutMs = 300_000,
   ) {}
 
   /** Environment that keeps az non-interactive and quiet. */
@@ -65,7 +75,8 @@ export class AzAdapter {
   /** Runs `az <args> -o json --only-show-errors` and parses stdout with `schema`. */
   async json<T>(args: readonly string[], schema: z.ZodType<T>, opts: RunOptions = {}): Promise<T> {
     const full = [...args, '-o', 'json', '--only-show-errors'];
-    const r = await this.proc.run(this.file, full, { ...opts, env: { ...AzAdapter.ENV, ...opts.env } });
+    const r = await this.proc.run(this.file, full, { timeoutMs: this.timeoutMs, ...opts, env: { ...AzAdapter.ENV, ...opts.env } });
+    if (r.timedOut) throw new AzError(`az ${args.slice(0, 3).join(' ')} did not finish within ${Math.round(this.timeoutMs / 1000)} s`, 'failed', { command: r.command });
     if (r.exitCode !== 0) {
       const message = azErrorMessage(r.stderr);
       throw new AzError(`az ${args.slice(0, 3).join(' ')} failed: ${message}`, classifyAzError(r.stderr), {
@@ -132,9 +143,27 @@ export class AzAdapter {
    * An Entra access token for `resource` from the existing az login. Its stdout is a secret: it is
    * never logged; the caller registers the token with the redactor.
    */
-  async accessToken(resource: string): Promise<{ token: string; expiresOn?: string }> {
-    const t = await this.json(['account', 'get-access-token', '--resource', resource], z.object({ accessToken: z.string().min(1), expiresOn: z.string().optional() }).passthrough(), { secretStdout: true });
-    return { token: t.accessToken, ...(t.expiresOn ? { expiresOn: t.expiresOn } : {}) };
+  async accessToken(resource: string): Promise<{ token: string; expiresOnTimestamp: number }> {
+    const t = await this.json(
+      ['account', 'get-access-token', '--resource', resource],
+      z.object({ accessToken: z.string().min(1), expiresOn: z.string().optional(), expires_on: z.union([z.number(), z.string()]).optional() }).passthrough(),
+      { secretStdout: true },
+    );
+    // az >= 2.54 gives `expires_on` (epoch seconds); older az only `expiresOn` in local time.
+    const epoch = t.expires_on !== undefined ? Number(t.expires_on) * 1000 : t.expiresOn ? Date.parse(t.expiresOn) : Number.NaN;
+    return { token: t.accessToken, expiresOnTimestamp: Number.isFinite(epoch) ? epoch : Date.now() + 50 * 60_000 };
+  }
+
+  /**
+   * Whether the signed-in user may register applications: the directory lets every user do it
+   * (authorizationPolicy), or the user holds an admin/developer role that allows it.
+   */
+  async canRegisterApps(): Promise<{ allowed: boolean; why: string }> {
+    const policy = await this.json(['rest', '--method', 'GET', '--url', 'https://graph.microsoft.com/v1.0/policies/authorizationPolicy'], z.object({ defaultUserRolePermissions: z.object({ allowedToCreateApps: z.boolean() }).passthrough() }).passthrough());
+    if (policy.defaultUserRolePermissions.allowedToCreateApps) return { allowed: true, why: 'users may register applications in this directory' };
+    const roles = await this.json(['rest', '--method', 'GET', '--url', 'https://graph.microsoft.com/v1.0/me/memberOf?$select=roleTemplateId,displayName'], z.object({ value: z.array(z.object({ roleTemplateId: z.string().nullish(), displayName: z.string().nullish() }).passthrough()) }).passthrough());
+    const allowing = roles.value.find((r) => r.roleTemplateId && APP_ROLES.has(r.roleTemplateId.toLowerCase()));
+    return allowing ? { allowed: true, why: `you hold ${allowing.displayName ?? 'an admin role'}` } : { allowed: false, why: 'the directory restricts app registration and you hold no role that allows it' };
   }
 
   /** `az login` attached to the terminal (browser or device code). Interactive runs only. */
@@ -147,6 +176,59 @@ export class AzAdapter {
   async setAccount(subscriptionId: string): Promise<void> {
     await this.json(['account', 'set', '--subscription', subscriptionId], z.unknown());
     this.invalidate();
+  }
+
+  // ---- deletes (azure-mlops destroy) -----------------------------------------------------------
+  // Idempotent: "does not exist" / not found means already gone. Each returns false in that case,
+  // true when it deleted something.
+
+  private async remove(args: string[]): Promise<boolean> {
+    try {
+      await this.json(args, z.unknown());
+      return true;
+    } catch (e) {
+      if (e instanceof AzError && e.kind === 'not-found') return false;
+      throw e;
+    } finally {
+      this.invalidate();
+    }
+  }
+
+  /** App registrations with this display name (appId and object id; az < 2.37 says objectId). */
+  async appsByName(displayName: string): Promise<Array<{ appId: string; objectId: string }>> {
+    const apps = await this.json(['ad', 'app', 'list', '--display-name', displayName], z.array(z.object({ appId: z.string(), id: z.string().optional(), objectId: z.string().optional() }).passthrough()));
+    return apps.map((a) => ({ appId: a.appId, objectId: a.id ?? a.objectId ?? '' }));
+  }
+
+  /** The service principal of an app, if any. */
+  async servicePrincipalOf(appId: string): Promise<{ objectId: string } | undefined> {
+    const sps = await this.json(['ad', 'sp', 'list', '--filter', `appId eq '${appId}'`], z.array(z.object({ id: z.string().optional(), objectId: z.string().optional() }).passthrough()));
+    const sp = sps[0];
+    return sp ? { objectId: sp.id ?? sp.objectId ?? '' } : undefined;
+  }
+
+  /** Deletes an app registration; Microsoft Entra deletes its service principal with it. */
+  deleteApp(appId: string): Promise<boolean> {
+    return this.remove(['ad', 'app', 'delete', '--id', appId]);
+  }
+
+  /** Deletes a service principal only (the app registration stays). */
+  deleteServicePrincipal(id: string): Promise<boolean> {
+    return this.remove(['ad', 'sp', 'delete', '--id', id]);
+  }
+
+  /** Removes one federated credential (by id or name) from an app; the app's other credentials stay. */
+  deleteFederatedCredential(appId: string, credential: string): Promise<boolean> {
+    return this.remove(['ad', 'app', 'federated-credential', 'delete', '--id', appId, '--federated-credential-id', credential]);
+  }
+
+  /** Deletes a resource group and everything in it (waits until Azure is done). */
+  deleteGroup(name: string, subscription?: string): Promise<boolean> {
+    return this.remove(['group', 'delete', '--name', name, '--yes', ...(subscription ? ['--subscription', subscription] : [])]);
+  }
+
+  deleteStorageAccount(name: string, resourceGroup: string, subscription?: string): Promise<boolean> {
+    return this.remove(['storage', 'account', 'delete', '--name', name, '--resource-group', resourceGroup, '--yes', ...(subscription ? ['--subscription', subscription] : [])]);
   }
 }
 

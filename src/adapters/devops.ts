@@ -343,7 +343,8 @@ export class DevOpsAdapter {
           throw new DevOpsError(`Creating project ${name} failed: ${cur?.resultMessage ?? status}`, undefined, undefined);
         }
         if (i > 300) throw new DevOpsError(`Creating project ${name} did not finish in time`, undefined, undefined, 'Re-run azure-mlops init; it resumes.');
-        await sleep(pollMs, this.opts.signal);
+        // Project creation takes seconds: poll quickly at first, then every `pollMs`.
+        await sleep(Math.min(pollMs, 50 * 2 ** i), this.opts.signal);
       }
     }
     const project = await this.findProject(name);
@@ -447,8 +448,16 @@ export class DevOpsAdapter {
     return (list ?? []).map((r) => parse(refSchema, r, 'git ref'));
   }
 
-  async push(project: string, repoId: string, push: Record<string, unknown>): Promise<void> {
-    await this.call('push', (a) => a.getGitApi().then((g) => g.createPush(push as never, repoId, project)), { idempotent: false });
+  /**
+   * Pushes a commit that creates `branch`. Not blindly repeatable: after an error that may or may
+   * not have landed, the branch is looked up first, and the push is only tried again when it is absent.
+   */
+  async push(project: string, repoId: string, branch: string, push: Record<string, unknown>): Promise<void> {
+    await this.createOrFind(
+      `push to ${branch}`,
+      async () => (await this.refs(project, repoId)).find((r) => r.name === `refs/heads/${branch}`),
+      (a) => a.getGitApi().then((g) => g.createPush(push as never, repoId, project)),
+    );
   }
 
   /** Content of one file on a branch, or undefined when absent. */
@@ -483,6 +492,49 @@ export class DevOpsAdapter {
     return { ...(cfg?.path ? { path: cfg.path } : {}), ...(cfg?.repository?.id ? { repositoryId: cfg.repository.id } : {}) };
   }
 
+  /** A harmless read per PAT scope; `ok: false` only when the service refuses it (401/403). */
+  async probeScopes(project?: string): Promise<Array<{ scope: string; ok: boolean; why: string }>> {
+    const probes: Array<[string, (a: WebApi) => Promise<unknown>]> = [
+      ['Project and Team', (a) => a.getCoreApi().then((c) => c.getProjects(undefined, 1))],
+      ['Agent Pools', (a) => a.getTaskAgentApi().then((t) => t.getAgentPools())],
+      ['Extensions', (a) => a.getExtensionManagementApi().then((x) => x.getInstalledExtensions())],
+    ];
+    if (project) {
+      probes.push(
+        ['Code', (a) => a.getGitApi().then((g) => g.getRepositories(project))],
+        ['Build', (a) => a.getBuildApi().then((b) => b.getDefinitions(project, undefined, undefined, undefined, undefined, 1))],
+        ['Service Connections', (a) => a.getServiceEndpointApi().then((s) => s.getServiceEndpoints(project))],
+        ['Variable Groups', (a) => a.getTaskAgentApi().then((t) => t.getVariableGroups(project))],
+      );
+    }
+    return Promise.all(
+      probes.map(async ([scope, fn]) => {
+        try {
+          await this.call(`read (${scope})`, fn);
+          return { scope, ok: true, why: 'readable' };
+        } catch (e) {
+          const s = e instanceof DevOpsError ? e.statusCode : statusOf(e);
+          if (s === 401 || s === 403) return { scope, ok: false, why: `HTTP ${s}` };
+          return { scope, ok: true, why: `not probed: ${(e as Error).message.split('\n')[0]}` };
+        }
+      }),
+    );
+  }
+
+  /** The newest run of the pipeline named `name`, if any. */
+  async lastRun(project: string, name: string): Promise<{ id: number; state: string; result?: string; url?: string } | undefined> {
+    const p = await this.findPipeline(project, name);
+    if (!p) return undefined;
+    const runs = await this.call('list runs', (a) => a.getPipelinesApi().then((x) => x.listRuns(project, p.id)));
+    const last = (runs ?? []).map((r) => parse(runSchema, r, 'run')).sort((a, b) => b.id - a.id)[0];
+    if (!last) return undefined;
+    const states: Record<number, string> = { 0: 'unknown', 1: 'inProgress', 2: 'canceling', 4: 'completed' };
+    const results: Record<number, string> = { 0: 'unknown', 1: 'succeeded', 2: 'failed', 4: 'canceled' };
+    const norm = (v: unknown, t: Record<number, string>) => (typeof v === 'number' ? (t[v] ?? String(v)) : String(v ?? '')).toLowerCase();
+    const result = last.result === null || last.result === undefined ? undefined : norm(last.result, results);
+    return { id: last.id, state: norm(last.state, states), ...(result ? { result } : {}), ...(last._links?.web?.href ? { url: last._links.web.href } : {}) };
+  }
+
   permissionsPath(project: string, type: 'queue' | 'endpoint' | 'variablegroup', id: string | number): string {
     return `${encodeURIComponent(project)}/_apis/pipelines/pipelinePermissions/${type}/${id}`;
   }
@@ -515,5 +567,81 @@ export class DevOpsAdapter {
       result: r.result,
       ...(r.order !== undefined ? { order: r.order } : {}),
     }));
+  }
+
+  // ---- deletes (azure-mlops destroy) -----------------------------------------------------------
+  // Each is idempotent: a 404 (the library resolves it to null, or it rejects with statusCode 404)
+  // means the object is already gone, which is what the caller wants. Deletes are retried like
+  // reads (repeating a delete is harmless).
+
+  private async remove(label: string, fn: (api: WebApi) => Promise<unknown>): Promise<void> {
+    try {
+      await this.call(label, fn, { idempotent: true });
+    } catch (e) {
+      if ((e instanceof DevOpsError ? e.statusCode : statusOf(e)) === 404) return;
+      throw e;
+    }
+  }
+
+  /** A YAML pipeline is a build definition: deleting it also drops its runs and its pipeline permissions. */
+  async deletePipeline(project: string, id: number): Promise<void> {
+    await this.remove(`delete pipeline ${id}`, (a) => a.getBuildApi().then((b) => b.deleteDefinition(project, id)));
+  }
+
+  /** Removes the group from these projects; the service deletes it once no project references it. */
+  async deleteVariableGroup(id: number, projectIds: string[]): Promise<void> {
+    await this.remove(`delete variable group ${id}`, (a) => a.getTaskAgentApi().then((t) => t.deleteVariableGroup(id, projectIds)));
+  }
+
+  /** Removes the service connection from these projects (deleted once no project shares it). */
+  async deleteEndpoint(id: string, projectIds: string[]): Promise<void> {
+    await this.remove(`delete service connection ${id}`, (a) => a.getServiceEndpointApi().then((s) => s.deleteServiceEndpoint(id, projectIds)));
+  }
+
+  async deleteRepo(project: string, id: string): Promise<void> {
+    await this.remove(`delete repository ${id}`, (a) => a.getGitApi().then((g) => g.deleteRepository(id, project)));
+  }
+
+  /** The project's queue of a pool (the pool itself stays). */
+  async deleteQueue(project: string, id: number): Promise<void> {
+    await this.remove(`delete agent queue ${id}`, (a) => a.getTaskAgentApi().then((t) => t.deleteAgentQueue(id, project)));
+  }
+
+  /** Deregisters one agent from a pool. */
+  async deleteAgent(poolId: number, agentId: number): Promise<void> {
+    await this.remove(`delete agent ${agentId} of pool ${poolId}`, (a) => a.getTaskAgentApi().then((t) => t.deleteAgent(poolId, agentId)));
+  }
+
+  /** Deletes the pool with its agents and its queues in every project. */
+  async deletePool(id: number): Promise<void> {
+    await this.remove(`delete agent pool ${id}`, (a) => a.getTaskAgentApi().then((t) => t.deleteAgentPool(id)));
+  }
+
+  /**
+   * Queues the project's deletion and follows the operation to its end (as createProject does).
+   * An absent project (404) is already gone. Polls quickly at first, then every `pollMs`.
+   */
+  async deleteProject(id: string, pollMs = 1000): Promise<void> {
+    let op: unknown;
+    try {
+      op = await this.call(`delete project ${id}`, (a) => a.getCoreApi().then((c) => c.queueDeleteProject(id)), { idempotent: true });
+    } catch (e) {
+      if ((e instanceof DevOpsError ? e.statusCode : statusOf(e)) === 404) return;
+      throw e;
+    }
+    if (op === null || op === undefined) return;
+    const ref = parse(operationSchema, op, 'operation');
+    const url = ref.url ?? `_apis/operations/${ref.id}`;
+    for (let i = 0; ; i++) {
+      const cur = await this.rest('poll project deletion', 'GET', url, operationSchema);
+      const status = String(cur?.status ?? '').toLowerCase();
+      if (status === 'succeeded' || cur?.status === 4) return;
+      if (status === 'failed' || status === 'cancelled' || cur?.status === 3 || cur?.status === 5) {
+        throw new DevOpsError(`Deleting project ${id} failed: ${cur?.resultMessage ?? status}`, undefined, undefined, 'Look at the project in Organization settings > Projects, then re-run `azure-mlops destroy`.');
+      }
+      if (i > 300) throw new DevOpsError(`Deleting project ${id} did not finish in time`, undefined, undefined, 'Re-run `azure-mlops destroy`; it resumes.');
+      if (this.opts.signal?.aborted) throw new DevOpsError(`Stopped waiting for the deletion of project ${id} (interrupted); Azure DevOps goes on with it`, undefined, undefined, 'Re-run `azure-mlops destroy`; it resumes.');
+      await sleep(Math.min(pollMs, 100 * 2 ** i), this.opts.signal);
+    }
   }
 }

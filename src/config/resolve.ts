@@ -51,6 +51,10 @@ export class AnswerSet {
 }
 
 export function missingAnswer(keys: AnswerKey[]): UsageError {
+  if (keys.length === 1) {
+    const k = keys[0]!;
+    return new UsageError(`Missing ${flagName(k)} (env ${answerFields[k].env.join(' or ')}): ${answerFields[k].description}.`, `Pass ${flagName(k)} (or set the env var, or put it in --config <file>).`);
+  }
   const lines = keys.map((k) => `  ${flagName(k)} (env ${answerFields[k].env.join(' or ')}): ${answerFields[k].description}`);
   return new UsageError(
     `Missing ${keys.length === 1 ? 'an answer' : `${keys.length} answers`} needed in non-interactive mode:\n${lines.join('\n')}`,

@@ -131,11 +131,15 @@ export async function createContext(base: Base, opts: GlobalOptions, co: Context
     interactive: run.interactive,
     ui,
   });
-  const az = new AzAdapter(proc);
+  // Timeouts for outside calls: generous defaults, tunable for slow networks (and for tests).
+  const azTimeout = Number(io.env.AZURE_MLOPS_AZ_TIMEOUT_MS) || undefined;
+  const httpTimeout = Number(io.env.AZURE_MLOPS_HTTP_TIMEOUT_MS) || undefined;
+  const az = new AzAdapter(proc, 'az', azTimeout);
   const secrets = new Secrets(redactor, { env: io.env, patStdin: Boolean(opts.patStdin), stdin: io.stdin, ui });
   const devops = new DevOpsAdapter({
     orgUrl: answers.maybe('org') ?? '',
     log,
+    ...(httpTimeout ? { timeoutMs: httpTimeout } : {}),
     signal: co.signal,
     auth: async () => {
       if (answers.maybe('devopsAuth') === 'entra') {
@@ -153,7 +157,7 @@ export async function createContext(base: Base, opts: GlobalOptions, co: Context
     ui,
     proc,
     az,
-    arm: new ArmAdapter(az, { redactor }),
+    arm: new ArmAdapter(az, { redactor, ...(httpTimeout ? { attemptTimeoutMs: httpTimeout } : {}) }),
     terraform: base.terraform,
     secrets,
     devops,

@@ -100,7 +100,7 @@ export function createRepositoryStep(opts: { pushTo?: string } = {}) {
       const base = opts.pushTo ? heads.find((h) => h.name === `refs/heads/${DEFAULT_BRANCH}`)?.objectId : undefined;
       // On a new branch from main: add what main lacks, edit what differs, leave the rest.
       const change = new Map((base ? await differences(ctx, repo.id, DEFAULT_BRANCH, files) : []).map((d) => [d.split(' ')[0]!, d.endsWith('(absent)') ? 'add' : 'edit']));
-      await ctx.devops.push(project, repo.id, {
+      await ctx.devops.push(project, repo.id, branch, {
         // A new branch starts from `base` (its old object id); an empty repository from zeros.
         refUpdates: [{ name: `refs/heads/${branch}`, oldObjectId: base ?? ZERO }],
         commits: [

@@ -60,14 +60,14 @@ async function fingerprint(ctx: Ctx, vars: Record<string, unknown>): Promise<str
  * kept there). The agents are registered after apply by the `agents` step, through an Azure Run
  * Command whose protected parameters carry the PAT over HTTPS only.
  */
-function providerEnv(vars: Record<string, unknown>): Record<string, string> {
+export function providerEnv(vars: Record<string, unknown>): Record<string, string> {
   return { ARM_SUBSCRIPTION_ID: String(vars.subscription_id) };
 }
 
 export const BACKEND_FILE = 'backend_azurerm.tf';
 
 /** `-backend-config` values for --state-backend azurerm (none for the local backend). */
-function backendConfig(ctx: Ctx, vars: Record<string, unknown>): string[] {
+export function backendConfig(ctx: Ctx, vars: Record<string, unknown>): string[] {
   if (ctx.answers.get('stateBackend') !== 'azurerm') return [];
   const b = backendSettings(ctx);
   return [`resource_group_name=${b.resourceGroup}`, `storage_account_name=${b.account}`, `container_name=${b.container}`, `key=${b.key}`, `subscription_id=${String(vars.subscription_id)}`];
@@ -98,7 +98,7 @@ export function summarizePlan(plan: TfPlanJson): PlanSummary {
   return s;
 }
 
-function renderSummary(ctx: Ctx, s: PlanSummary): void {
+export function renderSummary(ctx: Ctx, s: PlanSummary): void {
   const { c } = ctx.log;
   ctx.log.info(`  terraform plan: ${c.green(`${s.add.length} to add`)}, ${c.yellow(`${s.change.length} to change`)}, ${c.red(`${s.destroy.length + s.replace.length} to destroy`)}${s.replace.length ? c.red(` (${s.replace.length} replaced)`) : ''}`);
   for (const a of s.add) ctx.log.info(`    ${c.green('+')} ${a}`);
@@ -111,7 +111,7 @@ function renderSummary(ctx: Ctx, s: PlanSummary): void {
 const PAST: Record<string, string> = { create: 'created', update: 'updated', delete: 'destroyed', replace: 'replaced', read: 'read' };
 
 /** Streams a plan/apply with progress and returns the result; Ctrl-C becomes a CancelledError. */
-async function streamWithProgress(ctx: Ctx, cwd: string, args: string[], env: Record<string, string>, title: string) {
+export async function streamWithProgress(ctx: Ctx, cwd: string, args: string[], env: Record<string, string>, title: string) {
   const started = Date.now();
   const active = new Map<string, { action: string; at: number }>();
   let done = 0;

@@ -38,8 +38,8 @@ describe('the packed CLI, installed from its tarball', () => {
     const doctor = await runCli(['doctor', '--json', ...w.args], { env, cwd: w.cwd, bin: installed.bin });
     expect(doctor.code, doctor.stderr).toBe(3);
     const doc = JSON.parse(doctor.stdout);
-    expect(doc.checks.map((c: { id: string; status: string }) => [c.id, c.status])).toContainEqual(['azure-login', 'ok']);
-    expect(doc.checks.find((c: { id: string }) => c.id === 'devops-project')).toMatchObject({ status: 'missing' });
+    expect(doc.checks.map((c: { id: string; status: string }) => [c.id, c.status])).toContainEqual(['azure.login', 'ok']);
+    expect(doc.checks.find((c: { id: string }) => c.id === 'devops.project')).toMatchObject({ status: 'missing', fix: expect.stringContaining('azure-mlops init') });
     await w.stop();
   });
 });

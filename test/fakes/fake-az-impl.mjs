@@ -7,7 +7,7 @@
 //   FAKE_AZ_FAIL_AT   fail the Nth invocation (1-based, counted in the log) with FAKE_AZ_FAIL_MODE
 //   FAKE_AZ_FAIL_MODE error (default) | timeout (sleeps 1h) | kill (SIGKILLs itself)
 //   FAKE_AZ_LATENCY_MS added delay per invocation
-import { appendFileSync, existsSync, readFileSync, writeFileSync, renameSync } from 'node:fs';
+import { appendFileSync, existsSync, readFileSync, writeFileSync, renameSync, mkdirSync, rmSync } from 'node:fs';
 import { randomUUID } from 'node:crypto';
 
 const env = process.env;
@@ -42,8 +42,30 @@ function load() {
 function save(world) {
   const file = env.FAKE_AZ_STATE;
   if (!file) return;
-  writeFileSync(`${file}.tmp`, JSON.stringify(world, null, 2));
-  renameSync(`${file}.tmp`, file);
+  const tmp = `${file}.${process.pid}.tmp`;
+  writeFileSync(tmp, JSON.stringify(world, null, 2));
+  renameSync(tmp, file);
+}
+
+/** The CLI runs az processes concurrently: a mutating command holds this lock around load-modify-save. */
+async function withLock(fn) {
+  const file = env.FAKE_AZ_STATE;
+  if (!file) return fn();
+  const lock = `${file}.lock`;
+  for (let i = 0; ; i++) {
+    try {
+      mkdirSync(lock);
+      break;
+    } catch {
+      if (i > 500) throw new Error('fake az: state lock timeout');
+      await new Promise((r) => setTimeout(r, 10));
+    }
+  }
+  try {
+    return await fn();
+  } finally {
+    rmSync(lock, { recursive: true, force: true });
+  }
 }
 
 class AzExit extends Error {
@@ -182,6 +204,13 @@ const handlers = {
     }
     return sps.map((s) => adShape(w, s));
   },
+  'ad sp delete': (w, o) => {
+    requireLogin(w);
+    const s = w.servicePrincipals.find((x) => x.appId === o['--id'] || x.id === o['--id']);
+    if (!s) fail(`Resource '${o['--id']}' does not exist or one of its queried reference-property objects are not present.`, 3);
+    w.servicePrincipals = w.servicePrincipals.filter((x) => x !== s);
+    return null;
+  },
   'ad sp show': (w, o) => {
     requireLogin(w);
     const s = w.servicePrincipals.find((x) => x.appId === o['--id'] || x.id === o['--id']);
@@ -300,6 +329,13 @@ const handlers = {
     }
     return a;
   },
+  'storage account delete': (w, o) => {
+    requireLogin(w);
+    const name = o['--name'] ?? o['-n'];
+    if (!(w.storageAccounts ?? []).some((x) => x.name === name)) fail(`(ResourceNotFound) The Resource 'Microsoft.Storage/storageAccounts/${name}' under resource group '${o['--resource-group'] ?? o['-g']}' was not found.`, 3);
+    w.storageAccounts = w.storageAccounts.filter((x) => x.name !== name);
+    return null;
+  },
   'storage account blob-service-properties show': (w, o) => {
     requireLogin(w);
     const a = (w.storageAccounts ?? []).find((x) => x.name === o['--account-name']);
@@ -327,6 +363,13 @@ const handlers = {
     if (created) a.containers.push(name);
     return { created };
   },
+  rest: (w, o) => {
+    requireLogin(w);
+    const url = String(o['--url'] ?? o['-u'] ?? '');
+    if (/policies\/authorizationPolicy/.test(url)) return { id: 'authorizationPolicy', defaultUserRolePermissions: { allowedToCreateApps: w.usersCanRegisterApps ?? true } };
+    if (/\/me\/memberOf/.test(url)) return { value: (w.directoryRoles ?? []).map((r) => ({ '@odata.type': '#microsoft.graph.directoryRole', ...r })) };
+    fail(`fake az rest does not serve ${url}`);
+  },
   'ad signed-in-user show': (w) => {
     requireLogin(w);
     return { id: '44444444-4444-4444-4444-444444444444', userPrincipalName: w.user.name, displayName: 'Dev User' };
@@ -334,7 +377,7 @@ const handlers = {
 };
 
 /** Commands that change the world (the idempotence tests count these). */
-export const MUTATING = /^(group create|group delete|storage account create|storage account blob-service-properties update|storage container create|account set|ad app create|ad app delete|ad sp create|ad sp create-for-rbac|ad app credential reset|ad app credential delete|ad app federated-credential create|ad app federated-credential delete|login|logout)$/;
+export const MUTATING = /^(group create|group delete|storage account create|storage account delete|storage account blob-service-properties update|storage container create|account set|ad app create|ad app delete|ad sp create|ad sp delete|ad sp create-for-rbac|ad app credential reset|ad app credential delete|ad app federated-credential create|ad app federated-credential delete|login|logout)$/;
 
 function readStdin() {
   if (process.stdin.isTTY) return '';
@@ -360,30 +403,36 @@ export async function main(argv) {
     process.stderr.write('ERROR: (InternalServerError) injected fault\n');
     process.exit(1);
   }
-  const world = load();
-  for (const f of world.faults ?? []) {
-    if (f.cmd === cmd && (f.times ?? 1) > 0) {
-      f.times = (f.times ?? 1) - 1;
-      save(world);
-      process.stderr.write(f.stderr ?? 'ERROR: injected\n');
-      process.exit(f.exitCode ?? 1);
-    }
-  }
   const handler = handlers[cmd];
   if (!handler) {
     process.stderr.write(`ERROR: fake az does not implement '${cmd}' (argv: ${argv.join(' ')})\n`);
     process.exit(2);
   }
-  try {
-    const out = handler(world, opts);
-    save(world);
-    if (out !== null && out !== undefined && opts['-o'] !== 'none' && opts['--output'] !== 'none') process.stdout.write(`${JSON.stringify(out, null, 2)}\n`);
-    process.exit(0);
-  } catch (e) {
-    if (e instanceof AzExit) {
-      process.stderr.write(e.message);
-      process.exit(e.code);
+  const locked = MUTATING.test(cmd) ? withLock : (fn) => fn();
+  const outcome = await locked(async () => {
+    const world = load();
+    for (const f of world.faults ?? []) {
+      if (f.cmd === cmd && (f.times ?? 1) > 0) {
+        f.times = (f.times ?? 1) - 1;
+        save(world);
+        return { code: f.exitCode ?? 1, stderr: f.stderr ?? 'ERROR: injected\n' };
+      }
     }
-    throw e;
+    try {
+      const out = handler(world, opts);
+      // Only commands that change the world write it back (a read must never undo a concurrent write).
+      if (MUTATING.test(cmd) || !existsSync(env.FAKE_AZ_STATE ?? '')) save(world);
+      return { code: 0, out };
+    } catch (e) {
+      if (e instanceof AzExit) return { code: e.code, stderr: e.message };
+      throw e;
+    }
+  });
+  if (outcome.code !== 0) {
+    process.stderr.write(outcome.stderr);
+    process.exit(outcome.code);
   }
+  const out = outcome.out;
+  if (out !== null && out !== undefined && opts['-o'] !== 'none' && opts['--output'] !== 'none') process.stdout.write(`${JSON.stringify(out, null, 2)}\n`);
+  process.exit(0);
 }

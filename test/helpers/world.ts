@@ -1,93 +1,19 @@
-import { join } from 'node:path';
-import { vi } from 'vitest';
 import { ArmAdapter } from '../../src/adapters/arm.js';
 import type { Context } from '../../src/engine/types.js';
-import { FakeArm, type FakeArmWorld } from '../fakes/arm/fake-arm.js';
-import { testCert } from '../fakes/arm/certs.js';
-import { FakeDevOps } from '../fakes/devops/server.js';
-import type { FakeDevOpsOptions } from '../fakes/devops/types.js';
-import { FakeAz } from '../fakes/fake-az.js';
-import { FIXTURE_MODULE, TF_SHIM_BIN, terraformShimEnv } from '../fakes/fake-terraform.js';
-import { baseEnv, tempWorld } from './cli.js';
 import { testContext } from './context.js';
-import { makeKey } from './keys.js';
+import type { World } from './world-core.js';
 
-/** Canary secrets: tests prove they appear nowhere they must not. Letters and digits only (PAT rules). */
-export const PAT = 'canaryPAT7f3a9c2e1b4d6a8f0e2c4b6d';
-export const CLIENT_SECRET = 'canarySECRET5e7a9c1b3d5f7a9c1e3b';
-export const SUB = '22222222-2222-2222-2222-222222222222';
-/** The fake az's second subscription ("Contoso Prod"). */
-export const SUB2 = '33333333-3333-3333-3333-333333333333';
-export const PREFIX = 'mlops01';
+export * from './world-core.js';
 
-export interface World {
-  home: string;
-  cwd: string;
-  root: string;
-  stateDir: string;
-  az: FakeAz;
-  arm: FakeArm;
-  devops: FakeDevOps;
-  env: Record<string, string>;
-  /** The answers of a full init, for the CLI (flags). */
-  args: string[];
-  /** The same, for in-process contexts. */
-  flags: Record<string, string>;
-  stop(): Promise<void>;
-}
-
-/**
- * The whole fake world: fake az (first on PATH), fake ARM over HTTPS (its CA via
- * NODE_EXTRA_CA_CERTS for child processes), the fake Azure DevOps server, and the real terraform
- * behind the recording shim on the provider-free fixture module. Running the agents' register
- * script on the VM (an ARM run command) brings the agents online in the fake pool when — and only
- * when — the run command carried the right PAT.
- */
-export async function startWorld(opts: { az?: Record<string, unknown>; arm?: Partial<FakeArmWorld>; devops?: FakeDevOpsOptions; env?: Record<string, string> } = {}): Promise<World> {
-  const w = tempWorld('aml-world-');
-  makeKey(join(w.home, '.ssh'), 'id_ed25519');
-  const arm = await FakeArm.start(opts.arm);
-  const devops = await FakeDevOps.start({ pat: PAT, ...opts.devops });
-  // What terraform's apply creates in Azure and later calls address directly.
-  for (const sub of [SUB, SUB2]) arm.addResource(`/subscriptions/${sub}/resourceGroups/rg-${PREFIX}-devops/providers/Microsoft.Compute/virtualMachines/vm-${PREFIX}-agents`, { location: 'westeurope', type: 'Microsoft.Compute/virtualMachines' });
-  arm.onRunCommand = (_vmId, body) => {
-    const p = Object.fromEntries((body.properties?.parameters ?? []).map((x) => [x.name, x.value]));
-    const token = body.properties?.protectedParameters?.find((x) => x.name === 'AZP_TOKEN')?.value;
-    if (token !== PAT) return { exitCode: 1, output: 'config.sh: VS30063: You are not authorized to access the organization.' };
-    const existing = new Set(devops.world.agents.map((a) => a.name));
-    for (let i = 1; i <= Number(p.AZP_AGENTS); i++) {
-      const name = `${p.AZP_AGENT_PREFIX}-${i}`;
-      if (!existing.has(name)) devops.addAgent(String(p.AZP_POOL), { name, status: 'online' });
-    }
-    return { exitCode: 0, output: `registered ${p.AZP_AGENTS} agents` };
-  };
-  const az = new FakeAz({ cloud: arm.cloud(), nextSecret: CLIENT_SECRET, ...opts.az });
-  const env = baseEnv(w.home, { ...az.env(), ...terraformShimEnv(w.root), NODE_EXTRA_CA_CERTS: testCert().certFile, AZURE_DEVOPS_EXT_PAT: PAT, ...opts.env });
-  env.PATH = `${TF_SHIM_BIN}:${env.PATH}`;
-  const flags = { prefix: PREFIX, location: 'westeurope', org: devops.orgUrl, project: 'mlops', terraformDir: FIXTURE_MODULE };
-  const args = ['--prefix', PREFIX, '--location', 'westeurope', '--org', devops.orgUrl, '--project', 'mlops', '--terraform-dir', FIXTURE_MODULE];
-  return {
-    ...w,
-    stateDir: join(w.cwd, '.azure-mlops'),
-    az,
-    arm,
-    devops,
-    env,
-    args,
-    flags,
-    stop: async () => {
-      await Promise.all([arm.close(), devops.stop()]);
-    },
-  };
-}
-
-/**
- * An in-process Context in the world. AzureCliCredential starts `az` with process.env, so the
- * fake az's variables are stubbed into process.env (vitest restores them with unstubAllEnvs).
- */
-export async function worldContext(world: World, flags: Record<string, string> = {}, global: Record<string, unknown> = {}) {
-  for (const [k, v] of Object.entries(world.az.env())) vi.stubEnv(k, v);
-  const r = await testContext({ env: world.env, cwd: world.cwd, flags: { ...world.flags, ...flags }, global: { yes: true, stateDir: world.stateDir, ...global } });
-  r.ctx.arm = new ArmAdapter(r.ctx.az, { httpClient: world.arm.httpClient(), redactor: r.ctx.redactor, pollIntervalMs: 10 });
+/** An in-process Context in the world (its adapters get the world's environment, not process.env). */
+export async function worldContext(world: World, flags: Record<string, string> = {}, global: Record<string, unknown> = {}, envOverrides: Record<string, string | undefined> = {}) {
+  const env = { ...world.env };
+  for (const [k, v] of Object.entries(envOverrides)) {
+    if (v === undefined) delete env[k];
+    else env[k] = v;
+  }
+  const r = await testContext({ env, cwd: world.cwd, flags: { ...world.flags, ...flags }, global: { yes: true, stateDir: world.stateDir, ...global } });
+  const timeout = Number(env.AZURE_MLOPS_HTTP_TIMEOUT_MS) || undefined;
+  r.ctx.arm = new ArmAdapter(r.ctx.az, { httpClient: world.arm.httpClient(), redactor: r.ctx.redactor, pollIntervalMs: 10, ...(timeout ? { attemptTimeoutMs: timeout } : {}) });
   return r as { ctx: Context; io: typeof r.io };
 }

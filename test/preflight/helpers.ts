@@ -26,11 +26,7 @@ export interface Setup {
   azCommands: () => string[];
 }
 
-/**
- * A real Context against the fake az and the fake ARM. AzureCliCredential starts `az` with the
- * process environment (not the context's), so the fake az's variables are stubbed into
- * process.env for the test as well.
- */
+/** A real Context against the fake az and the fake ARM. */
 export async function setup(
   opts: {
     arm?: Partial<FakeArmWorld>;
@@ -47,7 +43,6 @@ export async function setup(
   const w = tempWorld('aml-preflight-');
   const az = new FakeAz({ cloud: opts.cloud ? opts.cloud(arm) : arm.cloud(), ...opts.az });
   const azEnv = az.env();
-  for (const [k, v] of Object.entries(azEnv)) vi.stubEnv(k, v);
   const env = baseEnv(w.home, azEnv);
   const { ctx, io } = await testContext({
     env,

@@ -74,6 +74,8 @@ export interface FakeArmWorld {
   /** Resource id (any case) → resource body. */
   resources: Record<string, Record<string, unknown>>;
   faults: FakeFault[];
+  /** Subscriptions the login can see. */
+  subscriptions?: Array<{ subscriptionId: string; displayName: string; state: string; tenantId?: string }>;
   /** Run commands by id (lower case), as stored: protectedParameters are kept but never returned. */
   runCommands: Record<string, { body: Record<string, unknown>; exitCode: number; output: string }>;
 }
@@ -159,6 +161,10 @@ export function defaultArmWorld(): FakeArmWorld {
     permissions: OWNER,
     resources: {},
     runCommands: {},
+    subscriptions: [
+      { subscriptionId: '22222222-2222-2222-2222-222222222222', displayName: 'Contoso Dev', state: 'Enabled', tenantId: '11111111-1111-1111-1111-111111111111' },
+      { subscriptionId: '33333333-3333-3333-3333-333333333333', displayName: 'Contoso Prod', state: 'Enabled', tenantId: '11111111-1111-1111-1111-111111111111' },
+    ],
     faults: [],
   };
 }
@@ -283,9 +289,16 @@ export class FakeArm {
     };
   }
 
+  /** Fails the k-th request (1-based, counted in `requests`): a 500, a reset connection, or no answer. */
+  failAtRequest: { k: number; mode: 'error' | 'reset' | 'timeout' } | undefined;
+
+  /** Added to every response (benchmarks: "every outside call takes 200 ms"). */
+  latencyMs = 0;
+
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const chunks: Buffer[] = [];
     for await (const c of req) chunks.push(c as Buffer);
+    if (this.latencyMs) await new Promise((r) => setTimeout(r, this.latencyMs));
     const raw = Buffer.concat(chunks).toString('utf8');
     let body: unknown;
     try {
@@ -299,6 +312,16 @@ export class FakeArm {
     const method = (req.method ?? 'GET').toUpperCase();
     const auth = req.headers.authorization ?? '';
     this.requests.push({ method, path, query, body, bearer: /^Bearer \S+/.test(auth) });
+    if (this.failAtRequest !== undefined && this.requests.length === this.failAtRequest.k) {
+      const { mode } = this.failAtRequest;
+      if (mode === 'reset') {
+        req.socket.destroy();
+        return;
+      }
+      if (mode === 'timeout') return; // never answers: the client's timeout must end the call
+      armError(res, 500, 'InternalServerError', `injected failure at request ${this.failAtRequest.k}`);
+      return;
+    }
 
     for (const f of this.world.faults) {
       if ((f.times ?? 1) <= 0) continue;
@@ -535,6 +558,15 @@ export class FakeArm {
         method: 'GET',
         re: /^(\/subscriptions\/[^/]+(?:\/resourceGroups\/[^/]+)?)\/providers\/Microsoft\.Authorization\/permissions$/i,
         handle: () => ({ status: 200, body: { value: w().permissions.map((p) => ({ actions: p.actions, notActions: p.notActions ?? [], dataActions: [], notDataActions: [], ...(p.condition ? { condition: p.condition, conditionVersion: '2.0' } : {}) })) } }),
+      },
+      // --- subscription -------------------------------------------------------------------------
+      {
+        method: 'GET',
+        re: /^\/subscriptions\/([^/]+)$/i,
+        handle: (m) => {
+          const sub = (w().subscriptions ?? []).find((s) => s.subscriptionId.toLowerCase() === m[1]!.toLowerCase());
+          return sub ? { status: 200, body: { id: `/subscriptions/${sub.subscriptionId}`, ...sub } } : { status: 404, body: { error: { code: 'SubscriptionNotFound', message: `The subscription '${m[1]}' could not be found.` } } };
+        },
       },
       // --- VM run commands (arm-compute virtualMachineRunCommands) ---------------------------------
       {

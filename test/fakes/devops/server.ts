@@ -168,6 +168,16 @@ export class FakeDevOps {
     this.faults.push({ ...f, remaining: f.times ?? 1 });
   }
 
+  /** Drops every pending injected fault. */
+  clearFaults(): void {
+    this.faults = [];
+  }
+
+  /** Added delay for every response from now on (0 to stop). */
+  setLatency(ms: number): void {
+    (this.opts as { latencyMs: number }).latencyMs = ms;
+  }
+
   /** Seeded random faults on non-discovery requests; rate 0 turns them off. */
   randomFaults(f: RandomFaults): void {
     this.random = f.rate > 0 && f.statuses.length > 0 ? f : undefined;

@@ -1,0 +1,139 @@
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { tfCalls } from '../fakes/fake-terraform.js';
+import { runCli } from '../helpers/cli.js';
+import { makeKey } from '../helpers/keys.js';
+import { packAndInstall } from '../helpers/pack.js';
+import { CLIENT_SECRET, PAT, startWorld, type World } from '../helpers/world.js';
+
+/**
+ * The packed CLI (npm pack, installed from the tarball like npx would) against the whole fake
+ * world: fake az first on PATH, fake ARM, fake Azure DevOps, real terraform on the provider-free
+ * fixture, canary secrets, HOME in a temp dir, CI=true.
+ */
+let bin: string;
+beforeAll(() => {
+  bin = packAndInstall().bin;
+}, 180_000);
+
+const worlds: World[] = [];
+afterEach(async () => {
+  await Promise.all(worlds.splice(0).map((w) => w.stop()));
+});
+async function world(opts: Parameters<typeof startWorld>[0] = {}) {
+  const w = await startWorld(opts);
+  worlds.push(w);
+  return w;
+}
+const cli = (w: World, args: string[], env: Record<string, string> = w.env) => runCli(args, { env, cwd: w.cwd, bin });
+
+/** Every place a secret must never reach. */
+function exposure(w: World, outputs: string[]): Record<string, string> {
+  let stateDir = '';
+  for (const f of readdirSync(w.stateDir, { recursive: true, withFileTypes: true })) {
+    if (f.isFile() && !f.parentPath.includes(`${join('terraform', '.terraform')}`)) stateDir += `\n${f.parentPath}/${f.name}\n${readFileSync(join(f.parentPath, f.name), 'utf8')}`;
+  }
+  return {
+    'az argv': JSON.stringify(w.az.calls().map((c) => c.argv)),
+    'terraform argv': JSON.stringify(tfCalls(w.root).map((c) => c.argv)),
+    'stdout/stderr': outputs.join('\n'),
+    'state dir (state, logs, tfvars, terraform state)': stateDir,
+    'pushed repository': JSON.stringify(w.devops.files('mlops', 'mlops', 'main')),
+  };
+}
+
+function expectNoSecrets(where: Record<string, string>) {
+  for (const [place, text] of Object.entries(where)) {
+    for (const [name, secret] of [['PAT', PAT], ['client secret', CLIENT_SECRET]]) {
+      expect(text.includes(secret!), `${name} found in ${place}`).toBe(false);
+      expect(text.includes(Buffer.from(`:${secret}`).toString('base64')), `${name} (base64) found in ${place}`).toBe(false);
+    }
+  }
+}
+
+describe('the packed CLI in the fake world', () => {
+  for (const auth of ['federated', 'secret'] as const) {
+    it(`init --non-interactive --yes (--auth ${auth}) finishes every step; secrets appear nowhere, even with --verbose; a second run changes nothing`, async () => {
+      const w = await world();
+      const first = await cli(w, ['init', '--non-interactive', '--yes', '--verbose', '--auth', auth, ...w.args]);
+      expect(first.code, first.stderr.slice(-2000)).toBe(0);
+      const state = JSON.parse(readFileSync(join(w.stateDir, 'state.json'), 'utf8'));
+      expect(Object.keys(state.steps).sort()).toEqual(['agent-pool', 'agents', 'azure-login', 'azure-preflight', 'devops-project', 'extension', 'pipeline', 'repository', 'service-connection', 'service-principal', 'ssh-key', 'terraform', 'terraform-backend', 'tools', 'variable-group']);
+      expect(Object.values(state.steps).every((s) => (s as { status: string }).status === 'done')).toBe(true);
+      const ep = w.devops.world.endpoints.find((e) => e.name === 'AzureMLWorkspace')!;
+      expect(ep.authorization.scheme).toBe(auth === 'federated' ? 'WorkloadIdentityFederation' : 'ServicePrincipal');
+      // The secrets did reach where they must: the service (PAT in Basic auth; client secret in the endpoint body).
+      expect(w.devops.requests.length).toBeGreaterThan(0);
+      if (auth === 'secret') expect(JSON.stringify(w.devops.mutating().map((r) => r.body))).toContain(CLIENT_SECRET);
+
+      const mutating = { devops: w.devops.mutating().length, az: w.az.mutatingCalls().length, arm: w.arm.mutatingRequests().length };
+      const tfApplies = tfCalls(w.root).filter((c) => c.argv[0] === 'apply').length;
+      const second = await cli(w, ['init', '--non-interactive', '--yes', '--verbose', '--auth', auth, ...w.args]);
+      expect(second.code, second.stderr.slice(-2000)).toBe(0);
+      expect(second.stdout).toContain('Everything is already set up; nothing to do.');
+      expect({ devops: w.devops.mutating().length, az: w.az.mutatingCalls().length, arm: w.arm.mutatingRequests().length }).toEqual(mutating);
+      expect(tfCalls(w.root).filter((c) => c.argv[0] === 'apply').length).toBe(tfApplies);
+
+      expectNoSecrets(exposure(w, [first.stdout, first.stderr, second.stdout, second.stderr]));
+    });
+  }
+
+  it('errors carry no secret either (a step fails: DevOps keeps answering 500)', async () => {
+    const w = await world();
+    w.devops.inject({ method: 'POST', path: /serviceendpoint/i, status: 500, times: 100, body: { message: 'boom', typeKey: 'InternalError' } });
+    const r = await cli(w, ['init', '--yes', '--verbose', '--auth', 'secret', ...w.args]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/service connection/i);
+    expectNoSecrets(exposure(w, [r.stdout, r.stderr]));
+    const bad = await cli(w, ['init', '--yes', ...w.args], { ...w.env, AZURE_DEVOPS_EXT_PAT: `${PAT}x` });
+    expect(bad.code).toBe(1);
+    expect(bad.stderr).toMatch(/invalid or expired/);
+    expect(bad.stdout + bad.stderr).not.toContain(`${PAT}x`);
+  });
+
+  it('transient 429 (Retry-After) and 503 at random DevOps requests: the run succeeds and honours Retry-After', async () => {
+    const w = await world({ devops: { seed: 42 } });
+    w.devops.randomFaults({ rate: 0.12, statuses: [429, 503], retryAfterSeconds: 1 });
+    const r = await cli(w, ['init', '--yes', ...w.args]);
+    expect(r.code, r.stderr.slice(-1500)).toBe(0);
+    const reqs = w.devops.requests.filter((q) => !q.discovery);
+    const throttled = reqs.filter((q) => q.fault === 'random' && q.status === 429);
+    expect(throttled.length).toBeGreaterThan(0);
+    expect(reqs.some((q) => q.fault === 'random' && q.status === 503)).toBe(true);
+    for (const t of throttled) {
+      const same = (q: typeof t) => q.method === t.method && q.path === t.path && JSON.stringify(q.query) === JSON.stringify(t.query) && JSON.stringify(q.body) === JSON.stringify(t.body);
+      const retry = reqs.find((q) => q.seq > t.seq && same(q));
+      expect(retry, `${t.method} ${t.path} retried`).toBeTruthy();
+      expect(retry!.at - t.at, `${t.method} ${t.path} waited Retry-After`).toBeGreaterThanOrEqual(1000);
+    }
+  });
+});
+
+describe('bad input is refused before anything is created (exit 2, flag and env var named)', () => {
+  const cases: Array<[string, (w: World) => string[], RegExp, string]> = [
+    ['prefix too long', () => ['--prefix', 'a'.repeat(21)], /--prefix/, 'AZURE_MLOPS_PREFIX'],
+    ['prefix uppercase', () => ['--prefix', 'MLOps01'], /--prefix/, 'AZURE_MLOPS_PREFIX'],
+    ['prefix with symbols', () => ['--prefix', 'ml-ops!'], /--prefix/, 'AZURE_MLOPS_PREFIX'],
+    ['org URL malformed', () => ['--org', 'dev.azure.com/contoso'], /--org/, 'AZURE_MLOPS_ORG'],
+    ['org URL with a project', () => ['--org', 'https://dev.azure.com/contoso/mlops'], /--org/, 'AZURE_MLOPS_ORG'],
+    ['unknown region', () => ['--location', 'moonbase1'], /--location/, 'AZURE_MLOPS_LOCATION'],
+    ['agent count 0', () => ['--agents', '0'], /--agents/, 'AZURE_MLOPS_AGENTS'],
+    ['agent count 100', () => ['--agents', '100'], /--agents/, 'AZURE_MLOPS_AGENTS'],
+    ['SSH key that is a private key', (w) => { makeKey(w.root, 'k'); return ['--ssh-key', join(w.root, 'k')]; }, /PRIVATE key/, 'AZURE_MLOPS_SSH_KEY'],
+    ['SSH key that is garbage', (w) => { writeFileSync(join(w.root, 'g.pub'), 'not a key\n'); return ['--ssh-key', join(w.root, 'g.pub')]; }, /--ssh-key/, 'AZURE_MLOPS_SSH_KEY'],
+    ['unreadable config file', (w) => ['--config', join(w.root, 'nope.json')], /Cannot read the config file/, 'AZURE_MLOPS_CONFIG'],
+    ['unknown flag', () => ['--prefx', 'abc'], /unknown option '--prefx'/, ''],
+  ];
+  it.each(cases)('%s', async (_name, extra, message, envVar) => {
+    const w = await world();
+    const r = await cli(w, ['init', '--yes', ...w.args, ...extra(w)]);
+    expect(r.code, r.stderr).toBe(2);
+    expect(r.stderr).toMatch(message);
+    if (envVar) expect(r.stderr).toContain(envVar);
+    expect(w.devops.mutating()).toEqual([]);
+    expect(w.az.mutatingCalls()).toEqual([]);
+    expect(w.arm.mutatingRequests()).toEqual([]);
+    expect(tfCalls(w.root).filter((c) => c.argv[0] !== 'version')).toEqual([]);
+  });
+});
