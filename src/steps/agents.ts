@@ -11,7 +11,7 @@ import { defineStep, type CheckResult, type Context } from '../engine/types.js';
  * the VM's register script as an environment variable, and the run command is deleted afterwards.
  * Done when the N agents of the VM are online in the pool.
  */
-type Ctx = Pick<Context, 'devops' | 'arm' | 'answers' | 'state' | 'secrets' | 'log' | 'ui' | 'signal'>;
+type Ctx = Pick<Context, 'devops' | 'arm' | 'answers' | 'state' | 'secrets' | 'log' | 'ui' | 'signal' | 'run'>;
 
 export const RUN_COMMAND_NAME = 'azure-mlops-register-agents';
 const DEFAULT_SCRIPT = '/opt/azagent/register-agents.sh';
@@ -39,7 +39,7 @@ async function ourAgents(ctx: Ctx) {
   return { t, pool, online, registered: mine.map((a) => a.name) };
 }
 
-export const agentsStep = defineStep<'devops' | 'arm' | 'answers' | 'state' | 'secrets' | 'log' | 'ui' | 'signal'>({
+export const agentsStep = defineStep<'devops' | 'arm' | 'answers' | 'state' | 'secrets' | 'log' | 'ui' | 'signal' | 'run'>({
   id: 'agents',
   title: 'Pipeline agents on the agent VM',
   dependsOn: ['terraform', 'agent-pool'],
@@ -51,6 +51,8 @@ export const agentsStep = defineStep<'devops' | 'arm' | 'answers' | 'state' | 's
   },
   async plan(ctx) {
     const t = target(ctx);
+    // Needed even with --devops-auth entra: ask for it (or fail, naming the env var) before anything is created.
+    if (!ctx.run.dryRun) await ctx.secrets.pat('the agents on the VM register with it, even with --devops-auth entra');
     return [
       {
         action: 'run',

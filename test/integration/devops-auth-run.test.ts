@@ -1,0 +1,59 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { runCli } from '../helpers/cli.js';
+import { PAT, startWorld, type World } from '../helpers/world.js';
+
+const worlds: World[] = [];
+afterEach(async () => {
+  await Promise.all(worlds.splice(0).map((w) => w.stop()));
+});
+async function world(opts: Parameters<typeof startWorld>[0] = {}) {
+  const w = await startWorld(opts);
+  worlds.push(w);
+  return w;
+}
+
+/** The Entra token the fake az hands out for Azure DevOps' resource id. */
+const DEVOPS_TOKEN = 'fake-token-for-499b84ac1321427faa17267ca6975798';
+
+describe('Azure DevOps credentials and pipeline runs', () => {
+  it('--pat-stdin: the PAT read from stdin works and appears nowhere', async () => {
+    const w = await world();
+    const env = { ...w.env };
+    delete env.AZURE_DEVOPS_EXT_PAT;
+    const r = await runCli(['init', '--yes', '--pat-stdin', ...w.args], { env, cwd: w.cwd, input: `${PAT}\n` });
+    expect(r.code, r.stderr.slice(-1500)).toBe(0);
+    expect(r.stdout + r.stderr).not.toContain(PAT);
+    expect(w.devops.world.agents.filter((a) => a.status === 'online')).toHaveLength(4);
+  });
+
+  it('--devops-auth entra: Azure DevOps with a token from the az login; the PAT is still required for the agents, before anything is created', async () => {
+    const w = await world({ devops: { bearer: DEVOPS_TOKEN } });
+    const env = { ...w.env };
+    delete env.AZURE_DEVOPS_EXT_PAT;
+    const refused = await runCli(['init', '--yes', '--devops-auth', 'entra', ...w.args], { env, cwd: w.cwd });
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toMatch(/personal access token is needed \(the agents on the VM register with it, even with --devops-auth entra\)/);
+    expect(w.devops.mutating()).toEqual([]);
+    expect(w.az.mutatingCalls()).toEqual([]);
+
+    const ok = await runCli(['init', '--yes', '--devops-auth', 'entra', ...w.args], { env: w.env, cwd: w.cwd });
+    expect(ok.code, ok.stderr.slice(-1500)).toBe(0);
+    expect(w.az.calls().some((c) => c.cmd === 'account get-access-token' && c.argv.includes('499b84ac-1321-427f-aa17-267ca6975798'))).toBe(true);
+    expect(ok.stdout + ok.stderr).not.toContain(DEVOPS_TOKEN);
+  });
+
+  it('--run queues a run and follows it to the end, printing the result and its URL; --no-wait returns at once', async () => {
+    const w = await world({ devops: { runCompleteAfterPolls: 2 } });
+    const r = await runCli(['init', '--yes', '--run', '--json', ...w.args], { env: w.env, cwd: w.cwd });
+    expect(r.code, r.stderr.slice(-1500)).toBe(0);
+    const doc = JSON.parse(r.stdout);
+    expect(doc.run).toMatchObject({ state: 'completed', result: 'succeeded', url: expect.stringContaining('/_build/results?buildId=') });
+    expect(r.stderr).toMatch(/Queued run .* of azdo-ci-build-train/);
+    expect(r.stderr).toMatch(/completed: succeeded/);
+
+    const again = await runCli(['init', '--yes', '--run', '--no-wait', '--json', ...w.args], { env: w.env, cwd: w.cwd });
+    expect(again.code).toBe(0);
+    expect(JSON.parse(again.stdout).run).toMatchObject({ state: expect.stringMatching(/inprogress|notstarted|unknown/i) });
+    expect(w.devops.world.builds.length).toBe(2);
+  });
+});
