@@ -1,6 +1,6 @@
 import { rmSync, renameSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { doctorChecks } from '../../src/commands/doctor-checks.js';
 import { selectChecks } from '../../src/commands/doctor.js';
 import { runChecks, type CheckReport } from '../../src/engine/doctor.js';
@@ -18,14 +18,12 @@ beforeAll(async () => {
   w = await startWorld();
   const { ctx } = await worldContext(w);
   await runSteps(buildSteps(), ctx, 'apply');
-  vi.unstubAllEnvs();
 }, 120_000);
 afterAll(async () => w?.stop());
 
 async function doctor(flags: Record<string, string> = {}, env: Record<string, string | undefined> = {}): Promise<Map<string, CheckReport>> {
   const { ctx } = await worldContext(w, flags, { nonInteractive: true }, env);
   const r = await runChecks(doctorChecks(ctx), ctx, 20_000);
-  vi.unstubAllEnvs();
   return new Map(r.checks.map((c) => [c.id, c]));
 }
 
@@ -174,7 +172,6 @@ describe('doctor on a deployed world', () => {
     const { ctx } = await worldContext(w, {}, { nonInteractive: true });
     const started = Date.now();
     const r = await runChecks(doctorChecks(ctx), ctx, 1_000);
-    vi.unstubAllEnvs();
     expect(Date.now() - started).toBeLessThan(15_000);
     expect(r.checks.find((c) => c.id === 'devops.org')).toMatchObject({ status: 'missing', finding: expect.stringMatching(/did not answer within 1 s/) });
     expect(r.checks.find((c) => c.id === 'local.az')?.status).toBe('ok');
@@ -199,7 +196,6 @@ describe('doctor in an empty folder (nothing deployed, no answers)', () => {
       expectStatus(r, 'deployment.outputs', 'skipped');
       void PAT;
     } finally {
-      vi.unstubAllEnvs();
       await fresh.stop();
     }
   });

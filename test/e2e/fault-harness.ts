@@ -1,6 +1,5 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { vi } from 'vitest';
 import { runSteps } from '../../src/engine/runner.js';
 import { buildSteps } from '../../src/steps/index.js';
 import { tfCalls } from '../fakes/fake-terraform.js';
@@ -22,8 +21,6 @@ async function init(w: World, env: Record<string, string | undefined> = {}): Pro
     return undefined;
   } catch (e) {
     return e;
-  } finally {
-    vi.unstubAllEnvs();
   }
 }
 

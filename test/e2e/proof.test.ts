@@ -1,11 +1,11 @@
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { tfCalls } from '../fakes/fake-terraform.js';
 import { runCli } from '../helpers/cli.js';
 import { makeKey } from '../helpers/keys.js';
 import { packAndInstall } from '../helpers/pack.js';
-import { CLIENT_SECRET, PAT, startWorld, type World } from '../helpers/world.js';
+import { CLIENT_SECRET, PAT, worldsPerTest, type World } from '../helpers/world.js';
 
 /**
  * The packed CLI (npm pack, installed from the tarball like npx would) against the whole fake
@@ -17,15 +17,7 @@ beforeAll(() => {
   bin = packAndInstall().bin;
 }, 180_000);
 
-const worlds: World[] = [];
-afterEach(async () => {
-  await Promise.all(worlds.splice(0).map((w) => w.stop()));
-});
-async function world(opts: Parameters<typeof startWorld>[0] = {}) {
-  const w = await startWorld(opts);
-  worlds.push(w);
-  return w;
-}
+const world = worldsPerTest();
 const cli = (w: World, args: string[], env: Record<string, string> = w.env) => runCli(args, { env, cwd: w.cwd, bin });
 
 /** Every place a secret must never reach. */

@@ -1,16 +1,8 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { runCli } from '../helpers/cli.js';
-import { PAT, startWorld, type World } from '../helpers/world.js';
+import { PAT, worldsPerTest, type World } from '../helpers/world.js';
 
-const worlds: World[] = [];
-afterEach(async () => {
-  await Promise.all(worlds.splice(0).map((w) => w.stop()));
-});
-async function world(opts: Parameters<typeof startWorld>[0] = {}) {
-  const w = await startWorld(opts);
-  worlds.push(w);
-  return w;
-}
+const world = worldsPerTest();
 
 /** The Entra token the fake az hands out for Azure DevOps' resource id. */
 const DEVOPS_TOKEN = 'fake-token-for-499b84ac1321427faa17267ca6975798';

@@ -1,24 +1,14 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { runSteps } from '../../src/engine/runner.js';
 import type { Context, Step } from '../../src/engine/types.js';
 import { buildSteps } from '../../src/steps/index.js';
 import { EXTENSION } from '../../src/steps/extension.js';
 import { PIPELINE_NAME } from '../../src/steps/pipeline.js';
-import { CLIENT_SECRET, PAT, startWorld, worldContext, type World } from '../helpers/world.js';
+import { CLIENT_SECRET, PAT, worldsPerTest, worldContext, type World } from '../helpers/world.js';
 
-const worlds: World[] = [];
-afterEach(async () => {
-  vi.unstubAllEnvs();
-  await Promise.all(worlds.splice(0).map((w) => w.stop()));
-});
-
-async function world(opts: Parameters<typeof startWorld>[0] = {}) {
-  const w = await startWorld(opts);
-  worlds.push(w);
-  return w;
-}
+const world = worldsPerTest();
 
 const only = (...ids: string[]): Step[] => buildSteps().filter((s) => ids.includes(s.id));
 

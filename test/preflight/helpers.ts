@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import { afterEach, vi } from 'vitest';
+import { afterEach } from 'vitest';
 import { ArmAdapter, type ArmAdapterOptions } from '../../src/adapters/arm.js';
 import type { Context } from '../../src/engine/types.js';
 import { FakeArm, type FakeArmWorld } from '../fakes/arm/fake-arm.js';
@@ -13,7 +13,6 @@ export const LOCATION = 'westeurope';
 
 const started: FakeArm[] = [];
 afterEach(async () => {
-  vi.unstubAllEnvs();
   await Promise.all(started.splice(0).map((f) => f.close()));
 });
 
