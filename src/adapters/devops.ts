@@ -153,6 +153,13 @@ export function enumIs(value: unknown, names: string[], numbers: number[]): bool
   return typeof value === 'number' ? numbers.includes(value) : names.includes(String(value).toLowerCase());
 }
 
+// Pipelines API enums (numbers from the library, strings from REST), as lower-case names.
+const RUN_STATES: Record<number, string> = { 0: 'unknown', 1: 'inprogress', 2: 'canceling', 4: 'completed' };
+const RUN_RESULTS: Record<number, string> = { 0: 'unknown', 1: 'succeeded', 2: 'failed', 4: 'canceled' };
+const enumName = (v: unknown, t: Record<number, string>) => (typeof v === 'number' ? (t[v] ?? String(v)) : String(v ?? '')).toLowerCase();
+export const runState = (v: unknown): string => enumName(v, RUN_STATES);
+export const runResult = (v: unknown): string => enumName(v, RUN_RESULTS);
+
 export interface DevOpsAdapterOptions {
   orgUrl: string;
   auth: () => Promise<DevOpsAuth>;
@@ -528,11 +535,8 @@ export class DevOpsAdapter {
     const runs = await this.call('list runs', (a) => a.getPipelinesApi().then((x) => x.listRuns(project, p.id)));
     const last = (runs ?? []).map((r) => parse(runSchema, r, 'run')).sort((a, b) => b.id - a.id)[0];
     if (!last) return undefined;
-    const states: Record<number, string> = { 0: 'unknown', 1: 'inProgress', 2: 'canceling', 4: 'completed' };
-    const results: Record<number, string> = { 0: 'unknown', 1: 'succeeded', 2: 'failed', 4: 'canceled' };
-    const norm = (v: unknown, t: Record<number, string>) => (typeof v === 'number' ? (t[v] ?? String(v)) : String(v ?? '')).toLowerCase();
-    const result = last.result === null || last.result === undefined ? undefined : norm(last.result, results);
-    return { id: last.id, state: norm(last.state, states), ...(result ? { result } : {}), ...(last._links?.web?.href ? { url: last._links.web.href } : {}) };
+    const result = last.result === null || last.result === undefined ? undefined : runResult(last.result);
+    return { id: last.id, state: runState(last.state), ...(result ? { result } : {}), ...(last._links?.web?.href ? { url: last._links.web.href } : {}) };
   }
 
   permissionsPath(project: string, type: 'queue' | 'endpoint' | 'variablegroup', id: string | number): string {

@@ -55,14 +55,6 @@ export async function syncModule(source: string, workdir: string): Promise<{ cha
   return { changed: true, hash };
 }
 
-/** Current hash recorded in the working dir (undefined when never synced). */
-export async function syncedHash(workdir: string): Promise<string | undefined> {
-  try {
-    return (JSON.parse(await readFile(join(workdir, MANIFEST), 'utf8')) as { hash?: string }).hash;
-  } catch {
-    return undefined;
-  }
-}
 
 /** Writes a file readable by the owner only (tfvars, backend config). */
 export async function writePrivate(file: string, text: string): Promise<void> {
@@ -71,13 +63,6 @@ export async function writePrivate(file: string, text: string): Promise<void> {
   await chmod(file, 0o600);
 }
 
-export async function readJsonIfExists<T>(file: string): Promise<T | undefined> {
-  try {
-    return JSON.parse(await readFile(file, 'utf8')) as T;
-  } catch {
-    return undefined;
-  }
-}
 
 export async function exists(path: string): Promise<boolean> {
   try {

@@ -47,12 +47,6 @@ export class CancelledError extends CliError {
   }
 }
 
-/** doctor (or a preflight) found something missing. Exit 3. */
-export class ProblemsFoundError extends CliError {
-  constructor(message: string) {
-    super(message, ExitCode.problems);
-  }
-}
 
 /** An outside call (az, terraform, HTTP) failed. Steps usually wrap it in a StepError. */
 export class ExternalError extends Error {

@@ -1,4 +1,5 @@
 import { PIPELINE_YAML } from '../adapters/bundle.js';
+import { runResult, runState } from '../adapters/devops.js';
 import { StepError } from '../engine/errors.js';
 import { createTracked, recordFound } from '../engine/ownership.js';
 import { defineStep, type CheckResult, type Context } from '../engine/types.js';
@@ -86,9 +87,6 @@ export const pipelineStep = defineStep<'devops' | 'answers' | 'state'>({
   },
 });
 
-const RUN_STATES: Record<number, string> = { 0: 'unknown', 1: 'inProgress', 2: 'canceling', 4: 'completed' };
-const RUN_RESULTS: Record<number, string> = { 0: 'unknown', 1: 'succeeded', 2: 'failed', 4: 'canceled' };
-const norm = (v: unknown, table: Record<number, string>) => (typeof v === 'number' ? (table[v] ?? String(v)) : String(v ?? '')).toLowerCase();
 
 export interface RunOutcome {
   runId: number;
@@ -108,7 +106,7 @@ export async function runAndFollow(ctx: Pick<Context, 'devops' | 'answers' | 'st
   const run = await ctx.devops.runPipeline(project, p.id);
   const url = run._links?.web?.href ?? `${ctx.devops.orgUrl}/${encodeURIComponent(project)}/_build/results?buildId=${run.id}`;
   ctx.log.step(`Queued run ${run.name ?? run.id} of ${PIPELINE_NAME}: ${url}`);
-  if (!opts.wait) return { runId: run.id, url, state: norm(run.state, RUN_STATES) };
+  if (!opts.wait) return { runId: run.id, url, state: runState(run.state) };
   const seen = new Map<string, string>();
   let current = run;
   await ctx.ui.task(`pipeline run ${run.id}`, async (update) => {
@@ -125,13 +123,13 @@ export async function runAndFollow(ctx: Pick<Context, 'devops' | 'answers' | 'st
         else if (st === 'completed' || st === '2') ctx.log.info(`    ${res === 'succeeded' || res === '0' ? ctx.log.c.green('✔') : res === 'skipped' || res === '4' ? ctx.log.c.dim('○') : ctx.log.c.red('✖')} ${r.name}: ${res}`);
       }
       current = await ctx.devops.getRun(project, p.id, run.id);
-      if (norm(current.state, RUN_STATES) === 'completed') break;
+      if (runState(current.state) === 'completed') break;
       update(`pipeline run ${run.id}: ${[...seen.entries()].filter(([, s]) => s.startsWith('inprogress')).map(([n]) => n).join(', ') || 'queued'}`);
       await new Promise((r) => setTimeout(r, opts.pollMs ?? 5000));
     }
   });
-  const result = norm(current.result, RUN_RESULTS);
-  ctx.log.info(`Run ${run.id} ${norm(current.state, RUN_STATES)}: ${result || 'no result yet'} — ${url}`);
+  const result = runResult(current.result);
+  ctx.log.info(`Run ${run.id} ${runState(current.state)}: ${result || 'no result yet'} — ${url}`);
   if (result === 'canceled') ctx.log.info('  (canceled is the expected outcome when the new model is not better than the production model)');
-  return { runId: run.id, url, state: norm(current.state, RUN_STATES), ...(result ? { result } : {}) };
+  return { runId: run.id, url, state: runState(current.state), ...(result ? { result } : {}) };
 }

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { runSteps, validateStepGraph, walk } from '../../src/engine/runner.js';
+import { buildSteps } from '../../src/steps/index.js';
 import { fromStep, runChecks } from '../../src/engine/doctor.js';
 import { UsageError, StepError } from '../../src/engine/errors.js';
 import type { Change, CheckResult, Step, StepId } from '../../src/engine/types.js';
@@ -119,6 +120,10 @@ describe('engine', () => {
     const hang: Step = { ...fakeStep('tools', [], {}, []), check: () => new Promise(() => undefined) };
     const r = await runChecks([fromStep(hang, 'x', 'local')], ctx, 50);
     expect(r.checks[0]).toMatchObject({ status: 'missing', finding: expect.stringMatching(/did not answer within/) });
+  });
+
+  it('the real step list is a valid graph (unique ids, dependencies listed before)', () => {
+    expect(() => validateStepGraph(buildSteps())).not.toThrow();
   });
 
   it('validates the step graph', () => {
