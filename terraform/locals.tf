@@ -18,6 +18,7 @@ locals {
     application_insights  = "appi-${var.prefix}"                    # 25 / 255
     vnet                  = "vnet-${var.prefix}"                    # 25 / 64
     aks_identity          = "id-${var.prefix}-aks"                  # 27 / 128
+    pipeline_identity     = "id-${var.prefix}-pipeline"             # 32 / 128
     agent_vm              = "vm-${var.prefix}-agents"               # 30 / 64 (Linux host name)
     agent_nic             = "nic-${var.prefix}-agents"              # 31 / 80
     agent_nsg             = "nsg-${var.prefix}-agents"              # 31 / 80

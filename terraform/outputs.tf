@@ -145,3 +145,18 @@ output "log_analytics_workspace_name" {
   description = "Log Analytics workspace behind Application Insights and Container Insights."
   value       = azurerm_log_analytics_workspace.main.name
 }
+
+output "pipeline_identity_id" {
+  description = "Resource id of the pipeline's user-assigned managed identity (parent of the service connection's federated credential); empty when pipeline_sp_object_id names a service principal. Empty rather than null: terraform leaves null outputs out of `terraform output -json`."
+  value       = var.pipeline_sp_object_id == null ? azurerm_user_assigned_identity.pipeline[0].id : ""
+}
+
+output "pipeline_identity_client_id" {
+  description = "Client id of the pipeline's managed identity (the service connection's serviceprincipalid); empty when pipeline_sp_object_id names a service principal."
+  value       = var.pipeline_sp_object_id == null ? azurerm_user_assigned_identity.pipeline[0].client_id : ""
+}
+
+output "pipeline_principal_id" {
+  description = "Object (principal) id of the pipeline's identity, managed identity or service principal: the principal of its AzureML Data Scientist role on the workspace."
+  value       = local.pipeline_principal_id
+}

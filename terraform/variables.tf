@@ -72,12 +72,13 @@ variable "ssh_public_key" {
 }
 
 variable "pipeline_sp_object_id" {
-  description = "Object id (not the application/client id) of the service principal the Azure Pipelines service connection uses. It gets the roles the pipeline needs in the ML resource group (see README)."
+  description = "Object id (not the application/client id) of an existing service principal for the Azure Pipelines service connection. Null (the default): the module creates a user-assigned managed identity (id-{prefix}-pipeline) instead. Either way the pipeline's identity gets its role on the workspace (see README)."
   type        = string
+  default     = null
 
   validation {
-    condition     = can(regex("^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$", var.pipeline_sp_object_id))
-    error_message = "The pipeline_sp_object_id must be a GUID: the service principal's object id (`az ad sp show --id <appId> --query id -o tsv`)."
+    condition     = var.pipeline_sp_object_id == null || can(regex("^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$", var.pipeline_sp_object_id))
+    error_message = "The pipeline_sp_object_id must be a GUID: the service principal's object id (`az ad sp show --id <appId> --query id -o tsv`), or null for a managed identity."
   }
 }
 

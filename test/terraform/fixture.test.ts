@@ -123,6 +123,10 @@ describe('the fixture under real terraform, offline', () => {
     expect(value('agent_vm_id')).toBe('/subscriptions/11111111-2222-3333-4444-555555555555/resourceGroups/rg-demo42-devops/providers/Microsoft.Compute/virtualMachines/vm-demo42-agents');
     expect(value('agent_register_script')).toBe('/opt/azagent/register-agents.sh');
     expect(value('agent_name_prefix')).toBe('vm-demo42-agents');
+    // A service principal was given: no managed identity, its object id is the role's principal.
+    expect(value('pipeline_identity_id')).toBe('');
+    expect(value('pipeline_identity_client_id')).toBe('');
+    expect(value('pipeline_principal_id')).toBe(INPUTS.pipeline_sp_object_id);
     expect(Object.values(outputs).every((o) => o.sensitive === false)).toBe(true);
 
     const again = terraform(['plan', '-input=false', '-no-color', '-detailed-exitcode'], dir, cliEnv);
@@ -133,8 +137,9 @@ describe('the fixture under real terraform, offline', () => {
     expect(destroy.stdout).toMatch(/Destroy complete! Resources: 9 destroyed/);
   });
 
-  it('derives outputs from the inputs (dedicated ILB subnet, more agents)', () => {
-    const dir = workdir({ ...INPUTS, ilb_subnet_address_prefix: '10.10.12.0/24', num_agents: 2, devops_pool: 'ml agents', devops_url: 'http://127.0.0.1:45678/contoso' });
+  it('derives outputs from the inputs (dedicated ILB subnet, more agents, a managed identity for the pipeline)', () => {
+    const { pipeline_sp_object_id: _sp, ...withoutSp } = INPUTS;
+    const dir = workdir({ ...withoutSp, ilb_subnet_address_prefix: '10.10.12.0/24', num_agents: 2, devops_pool: 'ml agents', devops_url: 'http://127.0.0.1:45678/contoso' });
     expect(terraform(['apply', '-auto-approve', '-input=false', '-no-color'], dir, cliEnv).status).toBe(0);
     const outputs = JSON.parse(terraform(['output', '-json'], dir).stdout) as Record<string, { value: unknown }>;
     expect(outputs.ilb_subnet_name!.value).toBe('snet-ilb');
@@ -143,6 +148,11 @@ describe('the fixture under real terraform, offline', () => {
     expect(outputs.devops_pool!.value).toBe('ml agents');
     expect(outputs.agent_vm_public_ip!.value).toBe('');
     expect(outputs.agent_name_prefix!.value).toBe('vm-demo42-agents');
+    expect(outputs.pipeline_identity_id!.value).toBe('/subscriptions/11111111-2222-3333-4444-555555555555/resourceGroups/rg-demo42-ml/providers/Microsoft.ManagedIdentity/userAssignedIdentities/id-demo42-pipeline');
+    const guid = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+    expect(outputs.pipeline_identity_client_id!.value).toMatch(guid);
+    expect(outputs.pipeline_principal_id!.value).toMatch(guid);
+    expect(outputs.pipeline_principal_id!.value).not.toBe(outputs.pipeline_identity_client_id!.value);
   });
 
   it('devops_pat set (standalone): it reaches terraform, yet no file of the working directory holds it after apply', () => {

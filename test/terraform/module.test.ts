@@ -154,13 +154,13 @@ describe('secrets', () => {
 });
 
 // What the CLI writes and reads (decisions of the lead, README "Variables" and "Outputs").
-const REQUIRED_INPUTS = ['prefix', 'location', 'subscription_id', 'devops_url', 'ssh_public_key', 'pipeline_sp_object_id'];
+const REQUIRED_INPUTS = ['prefix', 'location', 'subscription_id', 'devops_url', 'ssh_public_key'];
 const CLI_DEFAULTS: Record<string, Json> = { devops_pool: 'pool001', num_agents: 4, agent_vm_size: 'Standard_D2s_v5', agent_public_ip_enabled: false, training_compute_name: 'cpu-cluster', aks_compute_name: 'aks-compute' };
 const CLI_OUTPUTS = [
   'ml_resource_group_name', 'devops_resource_group_name', 'workspace_name', 'workspace_id', 'workspace_location', 'subscription_id', 'tenant_id',
   'aks_name', 'aks_id', 'aks_compute_name', 'training_compute_name', 'ilb_subnet_name', 'ilb_subnet_id', 'agent_vm_name', 'agent_vm_private_ip',
   'num_agents', 'devops_pool', 'key_vault_name', 'storage_account_name', 'container_registry_name', 'application_insights_name',
-  'agent_vm_id', 'agent_register_script', 'agent_name_prefix',
+  'agent_vm_id', 'agent_register_script', 'agent_name_prefix', 'pipeline_identity_id', 'pipeline_identity_client_id', 'pipeline_principal_id',
 ];
 
 describe('interface', () => {
@@ -180,7 +180,7 @@ describe('interface', () => {
     );
   });
 
-  it('every variable has a description and a type; only the six user inputs lack a default', () => {
+  it('every variable has a description and a type; only the five user inputs lack a default', () => {
     const vars = rootVariables();
     for (const [name, body] of vars) {
       expect(String(body.description ?? ''), `variable ${name}`).not.toBe('');
@@ -334,6 +334,7 @@ describe('names', () => {
     application_insights: /^[^%&\\?/]{1,255}$/,
     vnet: /^[a-zA-Z0-9][\w.-]{0,62}\w$/,
     aks_identity: /^[a-zA-Z0-9][\w-]{2,127}$/,
+    pipeline_identity: /^[a-zA-Z0-9][\w-]{2,127}$/,
     agent_vm: /^[a-zA-Z0-9][a-zA-Z0-9-]{0,62}[a-zA-Z0-9]$/,
     agent_nic: /^[a-zA-Z0-9][\w.-]{0,78}\w$/,
     agent_nsg: /^[a-zA-Z0-9][\w.-]{0,78}\w$/,
@@ -365,8 +366,8 @@ describe('names', () => {
 });
 
 describe('identities and access', () => {
-  it('the pipeline service principal gets AzureML Data Scientist on the workspace and nothing else', () => {
-    const grants = rootResources().filter((r) => r.type === 'azurerm_role_assignment' && String(r.body.principal_id).includes('var.pipeline_sp_object_id'));
+  it('the pipeline identity (a managed identity unless a service principal is given) gets AzureML Data Scientist on the workspace and nothing else', () => {
+    const grants = rootResources().filter((r) => r.type === 'azurerm_role_assignment' && String(r.body.principal_id).includes('pipeline_principal_id'));
     expect(grants).toHaveLength(1);
     expect(grants[0]!.body).toMatchObject({
       role_definition_name: 'AzureML Data Scientist',
@@ -374,6 +375,16 @@ describe('identities and access', () => {
       principal_type: 'ServicePrincipal',
     });
     expect(grants[0]!.body.count ?? grants[0]!.body.for_each).toBeUndefined();
+    // No other role names the pipeline identity.
+    const others = rootResources().filter((r) => r.type === 'azurerm_role_assignment' && r.name !== grants[0]!.name && /pipeline/.test(JSON.stringify(r.body)));
+    expect(others).toEqual([]);
+    const mi = one('azurerm_user_assigned_identity', 'pipeline');
+    expect(mi.count).toBe('${var.pipeline_sp_object_id == null ? 1 : 0}');
+    expect(mi.name).toBe('${local.names.pipeline_identity}');
+    expect(mi.resource_group_name).toBe('${azurerm_resource_group.ml.name}');
+    const local = root.flatMap(({ json }) => (json.locals as JsonObject[] | undefined) ?? []).find((l) => 'pipeline_principal_id' in l)!;
+    expect(local.pipeline_principal_id).toBe('${var.pipeline_sp_object_id == null ? azurerm_user_assigned_identity.pipeline[0].principal_id : var.pipeline_sp_object_id}');
+    expect(rootVariables().get('pipeline_sp_object_id')!.default).toBeNull();
   });
 
   it('AKS: managed identity (never a service principal) with Network Contributor on its subnets before it is created', () => {
