@@ -286,6 +286,7 @@ const API = {
   permissions: '2022-04-01',
   mlUsages: '2024-04-01',
   subscriptions: '2022-12-01',
+  managedIdentity: '2023-01-31',
 } as const;
 
 /** What each call needs in Azure RBAC, named in 403 messages. */
@@ -306,6 +307,9 @@ const ACTION = {
   runCommandWrite: 'Microsoft.Compute/virtualMachines/runCommands/write',
   runCommandRead: 'Microsoft.Compute/virtualMachines/runCommands/read',
   runCommandDelete: 'Microsoft.Compute/virtualMachines/runCommands/delete',
+  ficRead: 'Microsoft.ManagedIdentity/userAssignedIdentities/federatedIdentityCredentials/read',
+  ficWrite: 'Microsoft.ManagedIdentity/userAssignedIdentities/federatedIdentityCredentials/write',
+  ficDelete: 'Microsoft.ManagedIdentity/userAssignedIdentities/federatedIdentityCredentials/delete',
 } as const;
 
 export const ROLE_ASSIGNMENT_WRITE = 'Microsoft.Authorization/roleAssignments/write';
@@ -573,10 +577,10 @@ export class ArmAdapter {
   }
 
   /**
-   * A GET through the same pipeline the SDK clients use (token, retries, caps), for ARM calls no
+   * A request through the same pipeline the SDK clients use (token, retries, caps), for ARM calls no
    * installed SDK offers. `path` is relative to the endpoint (starts with `/`) or an absolute nextLink.
    */
-  private async rawGet(path: string, apiVersion: string | undefined): Promise<{ status: number; body: unknown }> {
+  private async rawRequest(method: 'GET' | 'PUT' | 'DELETE', path: string, apiVersion: string | undefined, body?: unknown): Promise<{ status: number; body: unknown }> {
     const [{ createPipelineRequest }, pipeline, { url }, httpClient] = await Promise.all([
       import('@azure/core-rest-pipeline'),
       this.rawPipeline(),
@@ -586,16 +590,21 @@ export class ArmAdapter {
     const full = path.startsWith('https://') ? path : `${url}${path}`;
     const target = new URL(full);
     if (apiVersion && !target.searchParams.has('api-version')) target.searchParams.set('api-version', apiVersion);
-    const request: PipelineRequest = createPipelineRequest({ url: target.toString(), method: 'GET' });
+    const request: PipelineRequest = createPipelineRequest({ url: target.toString(), method, ...(body === undefined ? {} : { body: JSON.stringify(body) }) });
     request.headers.set('Accept', 'application/json');
+    if (body !== undefined) request.headers.set('Content-Type', 'application/json');
     const res = await pipeline.sendRequest(httpClient, request);
-    const body = safeJson(res.bodyAsText);
+    const parsed = safeJson(res.bodyAsText);
     if (res.status >= 400) {
-      const { code, message } = cloudError(body);
+      const { code, message } = cloudError(parsed);
       // Shaped like the SDK's RestError so call() maps it the same way.
-      throw Object.assign(new Error(message ?? `status ${res.status}`), { name: 'RestError', statusCode: res.status, code, details: body });
+      throw Object.assign(new Error(message ?? `status ${res.status}`), { name: 'RestError', statusCode: res.status, code, details: parsed });
     }
-    return { status: res.status, body };
+    return { status: res.status, body: parsed };
+  }
+
+  private rawGet(path: string, apiVersion: string | undefined): Promise<{ status: number; body: unknown }> {
+    return this.rawRequest('GET', path, apiVersion);
   }
 
   // ---- resource providers ----------------------------------------------------------------------
@@ -837,6 +846,43 @@ export class ArmAdapter {
     await this.call(`deleting run command '${name}' on ${vm}`, ACTION.runCommandDelete, vmId, async () => runCommands.delete(rg, vm, name), 'null');
   }
 
+  // ---- federated credentials of a user-assigned managed identity (the pipeline identity) -------
+
+  /** The identity's federated credentials, or null when the identity (or its group) does not exist. */
+  async federatedCredentials(identityId: string): Promise<FederatedCredential[] | null> {
+    const id = `/${identityId.replace(/^\/+/, '')}`;
+    return this.call(`listing the federated credentials of ${id.split('/').pop()}`, ACTION.ficRead, id, async () => {
+      const out: FederatedCredential[] = [];
+      let next: string | undefined = `${id}/federatedIdentityCredentials`;
+      for (let page = 0; next && page < 20; page++) {
+        const { body } = await this.rawGet(next, API.managedIdentity);
+        const p = parse(ficPageSchema, body, 'federated identity credentials');
+        out.push(...p.value.map(toFederatedCredential));
+        next = p.nextLink ?? undefined;
+      }
+      return out;
+    }, 'null');
+  }
+
+  /** Creates (or replaces) a federated credential named `name` on the identity. */
+  async putFederatedCredential(identityId: string, name: string, fc: Omit<FederatedCredential, 'name' | 'id'>): Promise<FederatedCredential> {
+    const id = `/${identityId.replace(/^\/+/, '')}/federatedIdentityCredentials/${encodeURIComponent(name)}`;
+    return this.call(`adding the federated credential ${name}`, ACTION.ficWrite, id, async () => {
+      const { body } = await this.rawRequest('PUT', id, API.managedIdentity, { properties: { issuer: fc.issuer, subject: fc.subject, audiences: fc.audiences } });
+      return toFederatedCredential(parse(ficSchema, body, 'federated identity credential'));
+    });
+  }
+
+  /**
+   * Deletes a federated credential: true when it was deleted, false when it (or its identity) was
+   * already gone (ARM answers 204, or 404 for a missing identity).
+   */
+  async deleteFederatedCredential(identityId: string, name: string): Promise<boolean> {
+    const id = `/${identityId.replace(/^\/+/, '')}/federatedIdentityCredentials/${encodeURIComponent(name)}`;
+    const r = await this.call(`deleting the federated credential ${name}`, ACTION.ficDelete, id, () => this.rawRequest('DELETE', id, API.managedIdentity), 'null');
+    return r !== null && r.status !== 204;
+  }
+
   // ---- any resource ----------------------------------------------------------------------------
 
   /** A resource by id, or null when it (or its resource group) does not exist. */
@@ -847,6 +893,23 @@ export class ArmAdapter {
     const r = await this.call(`reading ${id}`, ACTION.resourceRead, id, () => client.resources.getById(id.replace(/^\/+/, ''), apiVersion), 'null');
     return r === null ? null : (parse(genericResourceSchema, r, id) as GenericResource);
   }
+}
+
+export interface FederatedCredential {
+  id?: string;
+  name: string;
+  issuer: string;
+  subject: string;
+  audiences: string[];
+}
+
+const ficSchema = z
+  .object({ id: z.string().optional(), name: z.string(), properties: z.object({ issuer: z.string(), subject: z.string(), audiences: z.array(z.string()).nullish() }).passthrough() })
+  .passthrough();
+const ficPageSchema = z.object({ value: z.array(ficSchema), nextLink: z.string().nullish() }).passthrough();
+
+function toFederatedCredential(f: z.infer<typeof ficSchema>): FederatedCredential {
+  return { ...(f.id ? { id: f.id } : {}), name: f.name, issuer: f.properties.issuer, subject: f.properties.subject, audiences: f.properties.audiences ?? [] };
 }
 
 const subscriptionSchema = z.object({ subscriptionId: z.string(), displayName: z.string(), state: z.string() }).passthrough();

@@ -11,7 +11,7 @@ import { devopsProjectStep } from '../steps/devops-project.js';
 import { extensionStep } from '../steps/extension.js';
 import { pipelineStep, PIPELINE_NAME } from '../steps/pipeline.js';
 import { serviceConnectionStep } from '../steps/service-connection.js';
-import { servicePrincipalStep } from '../steps/service-principal.js';
+import { identityKind, pipelineIdentity, servicePrincipalStep } from '../steps/service-principal.js';
 import { locatePublicKey } from '../steps/ssh-key.js';
 import { terraformStep, workdir } from '../steps/terraform.js';
 import { variableGroupStep } from '../steps/variable-group.js';
@@ -26,6 +26,7 @@ import { join } from 'node:path';
  */
 
 const MIN_NODE = '22.12.0';
+const MANAGED_IDENTITY_API = '2023-01-31';
 
 function once<T>(fn: () => Promise<T>): () => Promise<T> {
   let p: Promise<T> | undefined;
@@ -116,9 +117,19 @@ export function doctorChecks(ctx: Context): DoctorCheck[] {
     {
       id: 'azure.pipeline-identity',
       group: 'azure',
-      title: 'Pipeline service principal',
+      title: 'Pipeline identity',
       dependsOn: ['azure.login'],
       run: async (c) => {
+        if (identityKind(c) === 'managed-identity') {
+          // All in ARM: no Microsoft Graph call, no directory rights (the role-assignment check covers its role).
+          const id = pipelineIdentity(c);
+          const name = id.displayName ?? 'id-{prefix}-pipeline';
+          if (!id.resourceId) return { status: 'ok', summary: `managed identity ${name}: terraform creates it (no Microsoft Entra directory rights needed)` };
+          const found = await c.arm.getResource(id.resourceId, MANAGED_IDENTITY_API);
+          return found
+            ? { status: 'ok', summary: `managed identity ${name} (client ${id.appId ?? '?'})` }
+            : { status: 'missing', summary: `managed identity ${name} not found in Azure`, fix: 'Run `azure-mlops init`: terraform recreates it with its role, and the service-connection step adds its federated credential again.' };
+        }
         const recorded = c.state.stepData<{ appId: string; objectId: string }>('service-principal');
         const existing = await servicePrincipalStep.check(c);
         if (recorded.objectId) {
@@ -163,7 +174,8 @@ export function doctorChecks(ctx: Context): DoctorCheck[] {
     { ...fromStep(agentPoolStep, 'devops.pool', 'devops', ['devops.project']) },
     { ...fromStep(agentsStep, 'devops.agents', 'devops', ['devops.pool', 'deployment.outputs']) },
     { ...fromStep(extensionStep, 'devops.extension', 'devops', ['devops.org']) },
-    { ...fromStep(serviceConnectionStep, 'devops.service-connection', 'devops', ['devops.project', 'deployment.outputs']) },
+    // Its federated credential is read from Azure (ARM, or Microsoft Graph for an app): it needs the sign-in too.
+    { ...fromStep(serviceConnectionStep, 'devops.service-connection', 'devops', ['devops.project', 'deployment.outputs', 'azure.login']) },
     { ...fromStep(variableGroupStep, 'devops.variable-group', 'devops', ['devops.project', 'deployment.outputs']) },
     { ...fromStep(pipelineStep, 'devops.pipeline', 'devops', ['devops.project', 'devops.service-connection', 'devops.variable-group']) },
     {

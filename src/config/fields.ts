@@ -96,10 +96,17 @@ export const answerFields = {
     description: "how to call Azure DevOps: 'pat' (AZURE_DEVOPS_EXT_PAT / --pat-stdin / prompt) or 'entra' (a token from your az login; the PAT is still needed to register the agents)",
     defaultValue: 'pat',
   },
+  pipelineIdentity: {
+    flag: '--pipeline-identity <kind>',
+    env: ['AZURE_MLOPS_PIPELINE_IDENTITY'],
+    description:
+      "the pipeline's Azure identity: 'managed-identity' (id-{prefix}-pipeline, created by terraform; needs no Microsoft Entra directory rights) or 'app-registration' (an app registration + service principal, see --sp-name)",
+    defaultNote: "managed-identity; app-registration with --auth secret or --sp-name",
+  },
   spName: {
     flag: '--sp-name <name>',
     env: ['AZURE_MLOPS_SP_NAME'],
-    description: "display name of the pipeline's app registration / service principal (created, or reused when it exists)",
+    description: "display name of the pipeline's app registration / service principal (created, or reused when it exists; --pipeline-identity app-registration)",
     defaultNote: 'azure-mlops-{prefix}-pipeline',
   },
   terraformDir: {

@@ -21,6 +21,7 @@ export const derivedNames: readonly DerivedName[] = [
   { what: 'terraform state storage account (--state-backend azurerm)', template: 'sttf{prefix}', min: 3, max: 24, pattern: /^[a-z0-9]+$/ },
   { what: 'key vault', template: 'kv-{prefix}', min: 3, max: 24, pattern: /^[a-zA-Z][a-zA-Z0-9-]*$/ },
   { what: 'container registry', template: 'acr{prefix}', min: 5, max: 50, pattern: /^[a-zA-Z0-9]+$/ },
+  { what: 'pipeline managed identity', template: 'id-{prefix}-pipeline', min: 3, max: 128, pattern: /^[a-zA-Z0-9][\w-]*$/ },
 ];
 
 const PLACEHOLDER = '{prefix}';
@@ -77,5 +78,6 @@ export function namesFor(prefix: string) {
     stateStorageAccount: `sttf${prefix}`,
     stateResourceGroup: `rg-${prefix}-tfstate`,
     pipelineApp: `azure-mlops-${prefix}-pipeline`,
+    pipelineIdentity: `id-${prefix}-pipeline`,
   };
 }

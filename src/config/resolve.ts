@@ -169,6 +169,7 @@ export async function resolveAnswers(input: ResolveInput): Promise<AnswerSet> {
     }
   }
 
+  resolvePipelineIdentity(values, sources, input.saved);
   if (values.spName === undefined && values.prefix !== undefined) {
     values.spName = namesFor(String(values.prefix)).pipelineApp;
     sources.spName = 'default';
@@ -179,6 +180,40 @@ export async function resolveAnswers(input: ResolveInput): Promise<AnswerSet> {
     sources.repo = 'default';
   }
   return new AnswerSet(values as Partial<Answers>, sources);
+}
+
+/**
+ * The pipeline identity. Default: a user-assigned managed identity (terraform creates it; Azure
+ * DevOps federates with it; no Entra directory rights needed). An app registration when a client
+ * secret is asked for (a managed identity cannot have one), when an app is named with --sp-name,
+ * or when the state was written before managed identities existed here (its deployment uses an app).
+ */
+function resolvePipelineIdentity(values: Partial<Record<AnswerKey, unknown>>, sources: Partial<Record<AnswerKey, string>>, saved: ResolveInput['saved']): void {
+  const named = sources.spName !== undefined && sources.spName !== 'state';
+  if (values.pipelineIdentity === 'managed-identity') {
+    if (values.auth === 'secret') {
+      throw new UsageError(
+        `--pipeline-identity managed-identity (${sources.pipelineIdentity}) cannot use --auth secret (${sources.auth}): a managed identity has no client secret.`,
+        `Use --auth federated (env AZURE_MLOPS_AUTH), or --pipeline-identity app-registration (env AZURE_MLOPS_PIPELINE_IDENTITY).`,
+      );
+    }
+    if (named) {
+      throw new UsageError(
+        `--sp-name (${sources.spName}) names an app registration, but --pipeline-identity is managed-identity (${sources.pipelineIdentity}).`,
+        `Drop --sp-name (env AZURE_MLOPS_SP_NAME), or use --pipeline-identity app-registration (env AZURE_MLOPS_PIPELINE_IDENTITY).`,
+      );
+    }
+    return;
+  }
+  if (values.pipelineIdentity !== undefined) return;
+  const fromEarlierVersion = saved.prefix !== undefined && saved.pipelineIdentity === undefined;
+  if (values.auth === 'secret' || named || fromEarlierVersion) {
+    values.pipelineIdentity = 'app-registration';
+    sources.pipelineIdentity = fromEarlierVersion && values.auth !== 'secret' && !named ? 'state' : 'default';
+  } else {
+    values.pipelineIdentity = 'managed-identity';
+    sources.pipelineIdentity = 'default';
+  }
 }
 
 async function promptFor(key: AnswerKey, ui: Ui): Promise<unknown> {

@@ -129,6 +129,7 @@ export const answersSchema = z.object({
   variableGroup: devopsName('variable group', 128),
   repo: devopsName('repository'),
   auth,
+  pipelineIdentity: z.enum(['managed-identity', 'app-registration'], { message: "use 'managed-identity' or 'app-registration'" }),
   spName: z
     .string()
     .min(1, 'the service principal name is empty')

@@ -272,6 +272,8 @@ export async function teardown(ctx: Context, opts: TeardownOptions): Promise<Tea
       await state.setOutputs({});
       touched.add('terraform');
       touched.add('agents');
+      // The pipeline's managed identity (the default) is one of terraform's resources.
+      if (ctx.answers.maybe('pipelineIdentity') === 'managed-identity') touched.add('service-principal');
     }
     // A step whose every object is gone is forgotten (status and data): init would create it again.
     for (const s of touched) if (s && !state.data.resources.some((r) => r.step === s) && (state.data.steps[s] || state.data.data[s])) await state.clearStep(s);
@@ -342,7 +344,7 @@ function foundBefore(ctx: Context): ResourceRecord[] {
 }
 
 async function assemble(ctx: Context, opts: TeardownOptions, env: AssembleEnv): Promise<{ actions: Action[]; summary?: PlanSummary }> {
-  const { state, answers, devops, az } = ctx;
+  const { state, answers, devops, az, arm } = ctx;
   const all = [...state.data.resources, ...foundBefore(ctx)];
   const resource = (kind: string) => all.find((r) => r.kind === kind);
   const of = (kind: string) => all.filter((r) => r.kind === kind);
@@ -419,7 +421,9 @@ async function assemble(ctx: Context, opts: TeardownOptions, env: AssembleEnv): 
   for (const r of of('federated-credential')) {
     if (!r.createdByUs) keep(r, PRE_EXISTING);
     else
-      del(r, `trust of the service connection on app ${r.meta?.appId ?? spData.appId ?? '?'}`, [r], async () => {
+      del(r, `trust of the service connection on ${r.meta?.identityId ? `managed identity ${r.meta.identityId.split('/').pop()}` : `app ${r.meta?.appId ?? spData.appId ?? '?'}`}`, [r], async () => {
+        // On the pipeline's managed identity: an ARM child resource, by its name.
+        if (r.meta?.identityId) return (await arm.deleteFederatedCredential(r.meta.identityId, r.name)) ? 'deleted' : 'gone';
         const appId = r.meta?.appId ?? spData.appId;
         if (!appId) return 'gone';
         // By id, or by name when the create was interrupted (az takes either).

@@ -5,19 +5,22 @@ import { StepError } from '../engine/errors.js';
 import { createTracked, recordFound } from '../engine/ownership.js';
 import { defineStep, type CheckResult, type Context } from '../engine/types.js';
 import { deploymentValues } from './deployment-values.js';
-import { ensureClientSecret, pipelineIdentity } from './service-principal.js';
+import { ensureClientSecret, pipelineIdentity, type PipelineIdentity } from './service-principal.js';
 
 /**
  * README: "Create a new service connection of type Azure Resource Manager ... Scope level Machine
  * Learning Workspace ... Name your service connection AzureMLWorkspace."
  *
  * Uses the step-4 identity. `federated` (default): scheme WorkloadIdentityFederation — the
- * connection's issuer and subject are read back from Azure DevOps and added to the app as a
- * federated credential (audience api://AzureADTokenExchange); no secret exists anywhere.
+ * connection's issuer and subject are read back from Azure DevOps and added to the identity as a
+ * federated credential (audience api://AzureADTokenExchange); no secret exists anywhere. On the
+ * default managed identity that credential is an ARM child resource
+ * (…/userAssignedIdentities/{name}/federatedIdentityCredentials/{name}); on an app registration it
+ * is added with `az ad app federated-credential` (Microsoft Graph).
  * `secret`: scheme ServicePrincipal with the client secret held in memory. An existing connection
  * with other values is updated in place, never duplicated.
  */
-type Ctx = Pick<Context, 'devops' | 'answers' | 'state' | 'az' | 'secrets' | 'log' | 'signal'>;
+type Ctx = Pick<Context, 'devops' | 'answers' | 'state' | 'az' | 'arm' | 'secrets' | 'log' | 'signal'>;
 
 const AUDIENCE = 'api://AzureADTokenExchange';
 const ficSchema = z.array(z.object({ id: z.string().optional(), name: z.string(), issuer: z.string(), subject: z.string(), audiences: z.array(z.string()).optional() }).passthrough());
@@ -76,9 +79,51 @@ export function endpointDrift(existing: Endpoint, want: Record<string, unknown>)
   return out;
 }
 
-async function federatedCredentials(ctx: Ctx, appId: string) {
-  return ctx.az.json(['ad', 'app', 'federated-credential', 'list', '--id', appId], ficSchema);
+/** Where the connection's federated credential lives: on the managed identity (ARM) or on the app (Graph, through az). */
+interface FicHome {
+  /** For messages: "managed identity id-x-pipeline" / "app azure-mlops-x-pipeline". */
+  what: string;
+  /** Ownership record of a credential created here (destroy deletes it the same way). */
+  meta: Record<string, string>;
+  /** The credentials, or null when the identity itself does not exist. */
+  list(): Promise<Array<{ issuer: string; subject: string }> | null>;
+  create(name: string, issuer: string, subject: string, description: string): Promise<{ id: string }>;
+  /** What the plan shows. */
+  command(name: string): string;
 }
+
+function ficHome(ctx: Ctx, identity: Partial<PipelineIdentity>): FicHome | undefined {
+  if (identity.kind === 'managed-identity') {
+    const resourceId = identity.resourceId;
+    if (!resourceId) return undefined;
+    return {
+      what: `managed identity ${identity.displayName ?? resourceId.split('/').pop()}`,
+      meta: { identityId: resourceId },
+      list: () => ctx.arm.federatedCredentials(resourceId),
+      create: async (name, issuer, subject) => {
+        const fc = await ctx.arm.putFederatedCredential(resourceId, name, { issuer, subject, audiences: [AUDIENCE] });
+        return { id: fc.id ?? fc.name };
+      },
+      command: (name) => `PUT ${resourceId}/federatedIdentityCredentials/${name} (issuer, subject, audience ${AUDIENCE})`,
+    };
+  }
+  const appId = identity.appId;
+  if (!appId) return undefined;
+  return {
+    what: `app ${identity.displayName ?? appId}`,
+    meta: { appId },
+    list: () => ctx.az.json(['ad', 'app', 'federated-credential', 'list', '--id', appId], ficSchema),
+    create: async (name, issuer, subject, description) => {
+      const params = JSON.stringify({ name, issuer, subject, audiences: [AUDIENCE], description });
+      const fic = await ctx.az.json(['ad', 'app', 'federated-credential', 'create', '--id', appId, '--parameters', params], z.object({ id: z.string().optional(), name: z.string() }).passthrough());
+      return { id: fic.id ?? fic.name };
+    },
+    command: () => formatCommand('az', ['ad', 'app', 'federated-credential', 'create', '--id', appId, '--parameters', `<issuer, subject, audience ${AUDIENCE}>`]),
+  };
+}
+
+/** Federated credential names: the connection's id makes them unique per connection (<= 120 characters). */
+const ficName = (endpointId: string) => `azure-mlops-${endpointId}`.slice(0, 120);
 
 function wif(e: Endpoint): { issuer?: string; subject?: string } {
   const p = e.authorization?.parameters ?? {};
@@ -87,7 +132,7 @@ function wif(e: Endpoint): { issuer?: string; subject?: string } {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-export const serviceConnectionStep = defineStep<'devops' | 'answers' | 'state' | 'az' | 'secrets' | 'log' | 'signal'>({
+export const serviceConnectionStep = defineStep<'devops' | 'answers' | 'state' | 'az' | 'arm' | 'secrets' | 'log' | 'signal'>({
   id: 'service-connection',
   title: 'Service connection to the ML workspace',
   dependsOn: ['devops-project', 'service-principal', 'terraform'],
@@ -100,10 +145,11 @@ export const serviceConnectionStep = defineStep<'devops' | 'answers' | 'state' |
     if (drift.length) return { status: 'missing', summary: `'${name}' points elsewhere: ${drift.join(', ')}` };
     if (ctx.answers.get('auth') === 'federated') {
       const { issuer, subject } = wif(existing);
-      const appId = pipelineIdentity(ctx).appId;
-      if (!issuer || !subject || !appId) return { status: 'missing', summary: `'${name}' has no workload identity issuer/subject yet` };
-      const fics = await federatedCredentials(ctx, appId);
-      if (!fics.some((f) => f.subject === subject && f.issuer === issuer)) return { status: 'missing', summary: `the app has no federated credential for ${subject}` };
+      const home = ficHome(ctx, pipelineIdentity(ctx));
+      if (!issuer || !subject || !home) return { status: 'missing', summary: `'${name}' has no workload identity issuer/subject yet` };
+      const fics = await home.list();
+      if (fics === null) return { status: 'missing', summary: `the pipeline's ${home.what} does not exist`, fix: 'Run azure-mlops init: terraform recreates it, then this step adds its federated credential.' };
+      if (!fics.some((f) => f.subject === subject && f.issuer === issuer)) return { status: 'missing', summary: `the ${home.what} has no federated credential for ${subject}` };
     }
     if (existing.isReady === false) return { status: 'missing', summary: `'${name}' is not ready yet` };
     return { status: 'ok', summary: `'${name}' → ${deploymentValues(ctx).workspace} (${existing.authorization?.scheme})`, record: { endpointId: existing.id } };
@@ -114,7 +160,10 @@ export const serviceConnectionStep = defineStep<'devops' | 'answers' | 'state' |
     const details = [`scheme ${want.authorization.scheme}, scope AzureMLWorkspace`, ...Object.entries(want.data).filter(([k]) => /Name|Id|Location/.test(k)).map(([k, v]) => `${k} = ${v}`)];
     const changes = [{ action: /points elsewhere/.test(found.summary) ? ('update' as const) : ('create' as const), what: `service connection '${name}' (type azurerm)`, details }];
     if (ctx.answers.get('auth') === 'federated') {
-      changes.push({ action: 'create', what: 'a federated credential on the pipeline app for the connection\'s issuer and subject (no secret anywhere)', details: [formatCommand('az', ['ad', 'app', 'federated-credential', 'create', '--id', pipelineIdentity(ctx).appId ?? '<app id>', '--parameters', '<issuer, subject, audience api://AzureADTokenExchange>'])] });
+      const identity = pipelineIdentity(ctx);
+      const home = ficHome(ctx, identity);
+      const on = home?.what ?? (identity.kind === 'managed-identity' ? `managed identity ${identity.displayName} (once terraform has created it)` : 'the pipeline app');
+      changes.push({ action: 'create', what: `a federated credential on the ${on} for the connection's issuer and subject (no secret anywhere)`, details: [home?.command(ficName(found.record?.endpointId as string ?? '<connection id>')) ?? `audience ${AUDIENCE}`] });
     }
     return changes;
   },
@@ -122,8 +171,14 @@ export const serviceConnectionStep = defineStep<'devops' | 'answers' | 'state' |
     const name = ctx.answers.get('serviceConnection');
     const project = ctx.answers.get('project');
     const identity = pipelineIdentity(ctx);
-    if (!identity.appId) throw new StepError('the pipeline service principal is not known yet', 'Re-run azure-mlops init.', 'service-connection');
     if (!deploymentValues(ctx).applied) throw new StepError('terraform outputs are missing from the state', 'Re-run azure-mlops init (the terraform step records them).', 'service-connection');
+    if (!identity.appId) {
+      throw new StepError(
+        identity.kind === 'managed-identity' ? "terraform's outputs name no pipeline managed identity (pipeline_identity_client_id)" : 'the pipeline service principal is not known yet',
+        identity.kind === 'managed-identity' ? 'Re-run azure-mlops init; a custom --terraform-dir must have the bundled module\'s pipeline_identity_* outputs.' : 'Re-run azure-mlops init.',
+        'service-connection',
+      );
+    }
     const body = desiredEndpoint(ctx) as { authorization: { parameters: Record<string, string> } } & Record<string, unknown>;
     // The secret goes into the request body only (HTTPS), never into state or logs.
     if (ctx.answers.get('auth') === 'secret') body.authorization.parameters.serviceprincipalkey = await ensureClientSecret(ctx, identity.appId);
@@ -139,14 +194,15 @@ export const serviceConnectionStep = defineStep<'devops' | 'answers' | 'state' |
       let { issuer, subject } = wif(endpoint);
       if (!issuer || !subject) ({ issuer, subject } = wif((await ctx.devops.getEndpoint(project, endpoint.id)) ?? endpoint));
       if (!issuer || !subject) throw new StepError(`Azure DevOps did not return the workload identity issuer/subject of '${name}'`, 'Re-run azure-mlops init; if it persists, check the connection in Project settings > Service connections.', 'service-connection');
-      const fics = await federatedCredentials(ctx, identity.appId);
+      const home = ficHome(ctx, identity);
+      if (!home) throw new StepError("terraform's outputs name no pipeline managed identity (pipeline_identity_id)", 'Re-run azure-mlops init; a custom --terraform-dir must have the bundled module\'s pipeline_identity_* outputs.', 'service-connection');
+      const fics = await home.list();
+      if (fics === null) throw new StepError(`the pipeline's ${home.what} does not exist`, 'Re-run azure-mlops init: terraform recreates it.', 'service-connection');
       if (!fics.some((f) => f.subject === subject && f.issuer === issuer)) {
-        const ficName = `azure-mlops-${endpoint.id}`.slice(0, 120);
-        const params = JSON.stringify({ name: ficName, issuer, subject, audiences: [AUDIENCE], description: `Azure DevOps service connection ${name} (${project})` });
-        await createTracked(ctx.state, { kind: 'federated-credential', name: ficName, step: 'service-connection', meta: { appId: identity.appId } }, async () => {
-          const fic = await ctx.az.json(['ad', 'app', 'federated-credential', 'create', '--id', identity.appId!, '--parameters', params], z.object({ id: z.string().optional(), name: z.string() }).passthrough());
-          return { ...fic, id: fic.id ?? fic.name };
-        });
+        const fname = ficName(endpoint.id);
+        await createTracked(ctx.state, { kind: 'federated-credential', name: fname, step: 'service-connection', meta: home.meta }, () =>
+          home.create(fname, issuer!, subject!, `Azure DevOps service connection ${name} (${project})`),
+        );
       }
     }
     // Wait until Azure DevOps reports the connection ready (it verifies it asynchronously).

@@ -3,11 +3,22 @@ import { formatCommand } from '../adapters/process.js';
 import { StepError } from '../engine/errors.js';
 import { createTracked, recordFound } from '../engine/ownership.js';
 import { defineStep, type Change, type Context } from '../engine/types.js';
+import { namesFor } from '../config/naming.js';
 
 /**
  * README: "az ad sp create-for-rbac --skip-assignment" + "az ad sp show --query objectId".
  *
- * The pipeline's identity: an app registration + its service principal, with NO role assignment
+ * The pipeline's identity (the Azure DevOps service connection's), one of two kinds
+ * (`--pipeline-identity`):
+ *
+ * `managed-identity` (default): a user-assigned managed identity, id-{prefix}-pipeline, that
+ * terraform creates in the ML resource group with its one role. This step then creates nothing:
+ * the seed's "create a service principal" is done by terraform, and needs no Microsoft Entra
+ * directory rights (many tenants forbid users to register apps). Azure DevOps federates with a
+ * managed identity like with an app; its federated credential is an Azure resource under the
+ * identity, so reading and writing it needs only the ARM token (doctor: no Microsoft Graph).
+ *
+ * `app-registration` (with --auth secret, --sp-name, or asked for): an app registration + its service principal, with NO role assignment
  * (terraform grants it scoped roles in the ML resource group from its object id). Instead of
  * create-for-rbac (whose --skip-assignment is deprecated and a no-op on az >= 2.37, and which
  * always mints a secret) this runs `az ad app create` + `az ad sp create`, which never assign a
@@ -31,12 +42,18 @@ const secretOutput = z.object({ password: z.string().min(1), appId: z.string(), 
 
 export const SECRET_DISPLAY_NAME = 'azure-mlops';
 
+export type PipelineIdentityKind = 'managed-identity' | 'app-registration';
+
 export interface PipelineIdentity {
+  kind: PipelineIdentityKind;
+  /** Client id: the app's appId, or the managed identity's client id (the connection's serviceprincipalid). */
   appId: string;
   appObjectId: string;
   objectId: string; // the service principal's object id
   tenantId: string;
   displayName: string;
+  /** Managed identity only: its resource id, parent of the federated credential. */
+  resourceId?: string;
 }
 
 async function findApps(ctx: Ctx, name: string) {
@@ -52,9 +69,28 @@ async function tenantOf(ctx: Ctx): Promise<string> {
   return ctx.state.stepData<{ tenantId: string }>('azure-login').tenantId ?? (await ctx.az.account()).tenantId;
 }
 
-/** The identity as recorded by this step (for terraform and the service connection). */
-export function pipelineIdentity(ctx: Pick<Context, 'state'>): Partial<PipelineIdentity> {
-  return ctx.state.stepData<PipelineIdentity & Record<string, unknown>>('service-principal');
+export function identityKind(ctx: Pick<Context, 'answers'>): PipelineIdentityKind {
+  return ctx.answers.get('pipelineIdentity');
+}
+
+/**
+ * The identity for terraform and the service connection: as recorded by this step (app), or from
+ * terraform's outputs (managed identity; empty until terraform has applied).
+ */
+export function pipelineIdentity(ctx: Pick<Context, 'state' | 'answers'>): Partial<PipelineIdentity> {
+  const recorded = ctx.state.stepData<PipelineIdentity & Record<string, unknown>>('service-principal');
+  if (identityKind(ctx) === 'app-registration') return { ...recorded, kind: 'app-registration' };
+  const o = (ctx.state.data.outputs ?? {}) as Record<string, unknown>;
+  const out = (k: string) => (typeof o[k] === 'string' && o[k] ? (o[k] as string) : undefined);
+  const prefix = ctx.answers.maybe('prefix');
+  const known = {
+    displayName: prefix ? namesFor(prefix).pipelineIdentity : undefined,
+    tenantId: recorded.tenantId ?? out('tenant_id'),
+    appId: out('pipeline_identity_client_id'),
+    objectId: out('pipeline_principal_id'),
+    resourceId: out('pipeline_identity_id'),
+  };
+  return { kind: 'managed-identity', ...Object.fromEntries(Object.entries(known).filter(([, v]) => v)) };
 }
 
 /**
@@ -71,9 +107,19 @@ export async function ensureClientSecret(ctx: Pick<Context, 'az' | 'secrets' | '
 
 export const servicePrincipalStep = defineStep<'az' | 'answers' | 'state' | 'secrets' | 'log'>({
   id: 'service-principal',
-  title: 'Pipeline service principal',
+  title: 'Pipeline identity',
   dependsOn: ['azure-login'],
   async check(ctx) {
+    if (identityKind(ctx) === 'managed-identity') {
+      // Nothing to create here: terraform creates the identity with its role (see the file comment).
+      const n = namesFor(ctx.answers.get('prefix'));
+      const tenantId = await tenantOf(ctx);
+      return {
+        status: 'ok',
+        summary: `managed identity ${n.pipelineIdentity}, created by terraform in ${n.mlResourceGroup} (no app registration)`,
+        record: { kind: 'managed-identity', tenantId, displayName: n.pipelineIdentity },
+      };
+    }
     const name = ctx.answers.get('spName');
     const apps = await findApps(ctx, name);
     if (apps.length > 1) {
@@ -91,7 +137,7 @@ export const servicePrincipalStep = defineStep<'az' | 'answers' | 'state' | 'sec
     return {
       status: 'ok',
       summary: `${name} (app ${app.appId}, object ${sp.objectId})`,
-      record: { appId: app.appId, appObjectId: app.objectId, objectId: sp.objectId, tenantId, displayName: name },
+      record: { kind: 'app-registration', appId: app.appId, appObjectId: app.objectId, objectId: sp.objectId, tenantId, displayName: name },
     };
   },
   async plan(ctx, found) {
@@ -133,7 +179,7 @@ export const servicePrincipalStep = defineStep<'az' | 'answers' | 'state' | 'sec
     }
     ctx.az.invalidate();
     const tenantId = await tenantOf(ctx);
-    await ctx.state.setStepData('service-principal', { appId: app.appId, appObjectId: app.objectId, objectId: sp.objectId, tenantId, displayName: name });
+    await ctx.state.setStepData('service-principal', { kind: 'app-registration', appId: app.appId, appObjectId: app.objectId, objectId: sp.objectId, tenantId, displayName: name });
     if (ctx.answers.get('auth') === 'secret') await ensureClientSecret(ctx, app.appId);
   },
 });

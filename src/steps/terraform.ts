@@ -8,7 +8,7 @@ import { defineStep, type Change, type CheckResult, type Context } from '../engi
 import { formatDuration } from '../ui/prompts.js';
 import { locatePublicKey } from './ssh-key.js';
 import { backendSettings } from './terraform-backend.js';
-import { pipelineIdentity } from './service-principal.js';
+import { identityKind, pipelineIdentity } from './service-principal.js';
 
 /**
  * README: "terraform plan -out=out.tfstate -var prefix=... -var pat=... ; terraform apply out.tfstate".
@@ -45,7 +45,8 @@ async function tfvars(ctx: Ctx): Promise<Record<string, string | number>> {
     num_agents: ctx.answers.get('agents'),
     agent_vm_size: ctx.answers.get('agentVmSize'),
     ssh_public_key: key?.line ?? '<ssh public key>',
-    pipeline_sp_object_id: pipelineIdentity(ctx).objectId ?? '<object id from service-principal>',
+    // A service principal's object id (app registration); none: the module creates the managed identity.
+    ...(identityKind(ctx) === 'app-registration' ? { pipeline_sp_object_id: pipelineIdentity(ctx).objectId ?? '<object id from service-principal>' } : {}),
   };
 }
 

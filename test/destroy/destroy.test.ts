@@ -7,7 +7,7 @@ import { EXTENSION } from '../../src/steps/extension.js';
 import { PIPELINE_NAME } from '../../src/steps/pipeline.js';
 import { tfCalls } from '../fakes/fake-terraform.js';
 import { runCli } from '../helpers/cli.js';
-import { PAT, PREFIX, startWorld, type World } from '../helpers/world.js';
+import { PAT, PREFIX, SUB, pipelineIdentityId, startWorld, type World } from '../helpers/world.js';
 import { ALL_FLAGS, destroyContext, EVERYTHING, leftovers, preExistingProblems, preExistingWorld, readState, SP_NAME, tfResources } from './helpers.js';
 
 const worlds: World[] = [];
@@ -15,6 +15,9 @@ afterEach(async () => {
   vi.unstubAllEnvs();
   await Promise.all(worlds.splice(0).map((w) => w.stop()));
 });
+
+/** The seed's identity model, where destroy deletes (or keeps) an app registration. */
+const APP = ['--pipeline-identity', 'app-registration'];
 
 async function initWorld(opts: Parameters<typeof startWorld>[0] = {}, extraArgs: string[] = []): Promise<World> {
   const w = await startWorld(opts);
@@ -29,9 +32,9 @@ describe('azure-mlops destroy after a full init', () => {
     const w = await initWorld();
     const created = readState(w).resources as Array<{ kind: string; name: string; createdByUs: boolean }>;
     expect(created.filter((r) => r.createdByUs).map((r) => r.kind).sort()).toEqual(
-      ['agent-pool', 'agent-queue', 'devops-extension', 'devops-project', 'entra-app', 'entra-sp', 'federated-credential', 'pipeline', 'service-connection', 'terraform-deployment', 'variable-group'].sort(),
+      ['agent-pool', 'agent-queue', 'devops-extension', 'devops-project', 'federated-credential', 'pipeline', 'service-connection', 'terraform-deployment', 'variable-group'].sort(),
     );
-    expect(tfResources(w)).toHaveLength(9);
+    expect(tfResources(w)).toHaveLength(10); // with the pipeline's managed identity
 
     // Without the flags: the project and the repository (which came with it) are kept, and said why.
     const first = await runCli(['destroy', '--yes', '--json'], { env: w.env, cwd: w.cwd });
@@ -44,8 +47,6 @@ describe('azure-mlops destroy after a full init', () => {
       'service-connection',
       'federated-credential',
       'terraform-deployment',
-      'entra-app',
-      'entra-sp',
       'agent-queue',
       'agent-pool',
     ]);
@@ -53,11 +54,13 @@ describe('azure-mlops destroy after a full init', () => {
     expect(kept['devops-project']).toContain('--delete-project');
     expect(kept.repository).toContain('--delete-repo');
     expect(kept['devops-extension']).toMatch(/organization-wide/);
-    expect(first.stderr).toContain('terraform plan: 0 to add, 0 to change, 9 to destroy');
+    expect(first.stderr).toContain('terraform plan: 0 to add, 0 to change, 10 to destroy');
     expect(first.stderr).toMatch(/destroyed terraform_data\.aks/);
-    // The order on the wire: pipeline → group → connection → credential → terraform → app → queue → pool.
-    const az = w.az.mutatingCalls().map((c) => c.cmd);
-    expect(az.slice(-2)).toEqual(['ad app federated-credential delete', 'ad app delete']);
+    // The connection's federated credential on the managed identity went through ARM (terraform then
+    // deletes the identity); Microsoft Entra ID was never touched, by init or destroy.
+    expect(w.arm.calls('DELETE', /\/userAssignedIdentities\/id-mlops01-pipeline\/federatedIdentityCredentials\/azure-mlops-/)).toHaveLength(1);
+    expect(w.arm.ficsOf(pipelineIdentityId(SUB))).toEqual([]);
+    expect(w.az.calls().filter((c) => c.argv[0] === 'ad')).toEqual([]);
     const d = w.devops.world;
     expect(d.definitions.filter((x) => x.name === PIPELINE_NAME)).toEqual([]);
     expect(d.variableGroups).toEqual([]);
@@ -102,14 +105,14 @@ describe('azure-mlops destroy after a full init', () => {
     // The state dir stays usable: init builds the deployment again from it.
     const reinit = await runCli(['init', '--yes'], { env: w.env, cwd: w.cwd });
     expect(reinit.code, reinit.stdout + reinit.stderr).toBe(0);
-    expect(tfResources(w)).toHaveLength(9);
-    expect(readState(w).resources.filter((r: { createdByUs: boolean }) => r.createdByUs).map((r: { kind: string }) => r.kind)).toEqual(expect.arrayContaining(['pipeline', 'entra-app', 'devops-project', 'agent-pool']));
+    expect(tfResources(w)).toHaveLength(10);
+    expect(readState(w).resources.filter((r: { createdByUs: boolean }) => r.createdByUs).map((r: { kind: string }) => r.kind)).toEqual(expect.arrayContaining(['pipeline', 'federated-credential', 'devops-project', 'agent-pool']));
   }, 90_000);
 
   it('keeps what existed before — project, pool with another agent, repository with commits, the user\'s app — with no mutating call on them', async () => {
     const { w, theirs } = await preExistingWorld();
     worlds.push(w);
-    const init = await runCli(['init', '--yes', ...w.args, '--push-to', 'azure-mlops'], { env: w.env, cwd: w.cwd });
+    const init = await runCli(['init', '--yes', ...w.args, '--push-to', 'azure-mlops', ...APP], { env: w.env, cwd: w.cwd });
     expect(init.code, init.stdout + init.stderr).toBe(0);
     // Found by steps that had work to do: recorded as not ours; the others left only their step data.
     const found = (readState(w).resources as Array<{ kind: string; createdByUs: boolean }>).filter((r) => !r.createdByUs).map((r) => r.kind).sort();
@@ -153,7 +156,7 @@ describe('azure-mlops destroy after a full init', () => {
 
 describe('records of creates that were interrupted (intent written, id not yet known)', () => {
   it('finds those objects by name and deletes them; an intent whose object never came to be is just forgotten', async () => {
-    const w = await initWorld();
+    const w = await initWorld({}, APP);
     const file = join(w.stateDir, 'state.json');
     const st = JSON.parse(readFileSync(file, 'utf8'));
     for (const r of st.resources) {
@@ -182,7 +185,7 @@ describe('records of creates that were interrupted (intent written, id not yet k
 
 describe('refusals, dry run and the confirmation', () => {
   it('without --yes in CI: exit 2 naming --yes, nothing deleted; --dry-run prints the list and changes nothing; a wrong prefix cancels (130); a failure exits 1 saying what is left; the right prefix finishes', async () => {
-    const w = await initWorld();
+    const w = await initWorld({}, APP);
     const stateFile = join(w.stateDir, 'state.json');
     const stateBefore = readFileSync(stateFile, 'utf8');
     const mutations = () => ({ az: w.az.mutatingCalls().length, devops: w.devops.mutating().length });

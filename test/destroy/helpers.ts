@@ -1,6 +1,7 @@
 import { copyFileSync, cpSync, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { expect } from 'vitest';
+import { ArmAdapter } from '../../src/adapters/arm.js';
 import { DevOpsAdapter } from '../../src/adapters/devops.js';
 import { teardown, type TeardownOptions, type TeardownReport } from '../../src/engine/teardown.js';
 import type { Context } from '../../src/engine/types.js';
@@ -8,7 +9,7 @@ import type { World as DevOpsWorld } from '../fakes/devops/world.js';
 import { tfCalls } from '../fakes/fake-terraform.js';
 import { runCli } from '../helpers/cli.js';
 import { testContext } from '../helpers/context.js';
-import { PREFIX, startWorld, type World } from '../helpers/world.js';
+import { PREFIX, SUB, pipelineIdentityId, startWorld, type World } from '../helpers/world.js';
 
 export const ALL_FLAGS = ['--delete-repo', '--delete-project', '--delete-state-backend'];
 export const EVERYTHING: TeardownOptions = { dryRun: false, deleteRepo: true, deleteProject: true, deleteStateBackend: true };
@@ -44,8 +45,10 @@ export function snapshot(w: World): { restore(): void } {
   cpSync(w.stateDir, join(dir, 'state'), { recursive: true });
   copyFileSync(w.az.stateFile, join(dir, 'az-state.json'));
   const devops = Object.fromEntries(WORLD_FIELDS.map((k) => [k, clone(w.devops.world[k])])) as Pick<DevOpsWorld, (typeof WORLD_FIELDS)[number]>;
+  const armResources = clone(w.arm.world.resources);
   return {
     restore() {
+      w.arm.world.resources = clone(armResources);
       rmSync(w.stateDir, { recursive: true, force: true });
       cpSync(join(dir, 'state'), w.stateDir, { recursive: true });
       copyFileSync(join(dir, 'az-state.json'), w.az.stateFile);
@@ -57,6 +60,8 @@ export function snapshot(w: World): { restore(): void } {
 /** An in-process context on the world's state dir (answers come from the state), with env overrides. */
 export async function destroyContext(w: World, env: Record<string, string> = {}, opts: { retries?: boolean } = {}): Promise<{ ctx: Context; out: () => string }> {
   const { ctx, io } = await testContext({ env: { ...w.env, ...env }, cwd: w.cwd, global: { yes: true, stateDir: w.stateDir } });
+  // In process the fake ARM's certificate is trusted through its HTTP client (NODE_EXTRA_CA_CERTS only reaches children).
+  ctx.arm = new ArmAdapter(ctx.az, { httpClient: w.arm.httpClient(), redactor: ctx.redactor, pollIntervalMs: 10, ...(opts.retries === false ? { retry: { maxRetries: 0 } } : {}) });
   // Without retries a single injected fault stops the run (what the resume test is about).
   if (opts.retries === false) ctx.devops = new DevOpsAdapter({ ...ctx.devops.opts, retry: { attempts: 1 } });
   return { ctx, out: io.all };
@@ -93,13 +98,14 @@ export function leftovers(w: World): string[] {
   const az = w.az.world();
   for (const a of az.apps ?? []) out.push(`app ${a.displayName}`);
   for (const s of az.servicePrincipals ?? []) out.push(`service principal ${s.displayName}`);
+  for (const f of w.arm.ficsOf(pipelineIdentityId(SUB))) out.push(`federated credential ${f.name} on the pipeline's managed identity`);
   for (const r of tfResources(w)) out.push(`terraform ${r}`);
   return out;
 }
 
 /** Outside calls so far: az invocations, terraform commands, Azure DevOps non-discovery requests. */
-export function counters(w: World): { az: number; tf: number; devops: number } {
-  return { az: w.az.calls().length, tf: tfCalls(w.root).length, devops: w.devops.countCalls() };
+export function counters(w: World): { az: number; tf: number; devops: number; arm: number } {
+  return { az: w.az.calls().length, tf: tfCalls(w.root).length, devops: w.devops.countCalls(), arm: w.arm.requests.length };
 }
 
 export const SP_NAME = `azure-mlops-${PREFIX}-pipeline`;
@@ -170,7 +176,7 @@ export function preExistingProblems(w: World, t: Theirs): string[] {
   return out;
 }
 
-type Call = { source: 'az' | 'terraform' | 'devops'; index: number; what: string; mutating: boolean };
+type Call = { source: 'az' | 'arm' | 'terraform' | 'devops'; index: number; what: string; mutating: boolean };
 
 /**
  * One init, snapshotted; a clean destroy lists its N outside calls (az invocations, Azure DevOps
@@ -195,6 +201,7 @@ export async function faultEveryCall(w: World, problems: () => string[], extraIn
     ...w.az.calls().slice(before.az).map((c, i) => ({ source: 'az' as const, index: i + 1, what: `az ${c.cmd}`, mutating: c.mutating })),
     ...w.devops.requests.filter((r) => r.call > before.devops).map((r) => ({ source: 'devops' as const, index: r.call - before.devops, what: `${r.method} ${r.path}`, mutating: r.method !== 'GET' })),
     ...tfCalls(w.root).slice(before.tf).map((c, i) => ({ source: 'terraform' as const, index: i + 1, what: `terraform ${c.argv[0]}`, mutating: c.argv[0] === 'apply' })),
+    ...w.arm.requests.slice(before.arm).map((r, i) => ({ source: 'arm' as const, index: i + 1, what: `ARM ${r.method} ${r.path}`, mutating: r.method !== 'GET' })),
   ];
   const runs = [...calls.map((call) => ({ call, afterCommit: false })), ...calls.filter((c) => c.source === 'devops' && c.mutating).map((call) => ({ call, afterCommit: true }))];
   let converged = 0;
@@ -208,8 +215,10 @@ export async function faultEveryCall(w: World, problems: () => string[], extraIn
     if (call.source === 'az') env.FAKE_AZ_FAIL_AT = String(base.az + call.index);
     if (call.source === 'terraform') env.TF_SHIM_FAIL_AT = String(base.tf + call.index);
     if (call.source === 'devops') w.devops.failAt(base.devops + call.index, 'error', { afterCommit });
+    if (call.source === 'arm') w.arm.failAtRequest = { k: base.arm + call.index, mode: 'error' };
     const label = `${call.source} #${call.index} (${call.what}${afterCommit ? ', answer lost' : ''})`;
     const faulted = await destroyIn(w, env, { retries: false });
+    w.arm.failAtRequest = undefined;
     const bad: string[] = [];
     if (faulted.error || faulted.report?.ok === false) stopped++;
     else bad.push('the fault did not stop the run');
@@ -232,5 +241,5 @@ export async function faultEveryCall(w: World, problems: () => string[], extraIn
     else converged++;
   }
   const n = (s: Call['source']) => calls.filter((c) => c.source === s).length;
-  return { N: calls.length, runs: runs.length, stopped, converged, failures, by: `${n('az')} az, ${n('devops')} Azure DevOps, ${n('terraform')} terraform` };
+  return { N: calls.length, runs: runs.length, stopped, converged, failures, by: `${n('az')} az, ${n('arm')} ARM, ${n('devops')} Azure DevOps, ${n('terraform')} terraform` };
 }

@@ -47,7 +47,7 @@ describe('Ctrl-C during terraform destroy', () => {
     const kinds = st.resources.map((x: { kind: string }) => x.kind);
     expect(kinds).not.toContain('pipeline');
     expect(kinds).toContain('terraform-deployment');
-    expect(kinds).toContain('entra-app');
+    expect(kinds).toContain('agent-pool');
     expect(st.steps.terraform?.status).toBe('done');
     expect(st.outputs.workspace_name).toBe('aml-mlops01');
     expect(st.data.destroy.status).toBe('incomplete');

@@ -11,7 +11,7 @@ describe('destroy is resumable and keeps what existed before, whatever fails', (
   it('with a pre-existing project, pool, repository and app: they stay untouched whatever fails', async () => {
     const { w, theirs } = await preExistingWorld();
     worlds.push(w);
-    const r = await faultEveryCall(w, () => preExistingProblems(w, theirs), ['--push-to', 'azure-mlops']);
+    const r = await faultEveryCall(w, () => preExistingProblems(w, theirs), ['--push-to', 'azure-mlops', '--pipeline-identity', 'app-registration']);
     console.log(`destroy resume (pre-existing objects): N=${r.N} outside calls (${r.by}); ${r.runs} faulted runs (N + ${r.runs - r.N} lost answers of Azure DevOps writes): ${r.stopped} stopped the run, ${r.converged}/${r.runs} converged on the re-run`);
     expect(r.N).toBeGreaterThanOrEqual(10);
     expect(r.failures).toEqual([]);

@@ -6,7 +6,7 @@ import { selectChecks } from '../../src/commands/doctor.js';
 import { runChecks, type CheckReport } from '../../src/engine/doctor.js';
 import { runSteps } from '../../src/engine/runner.js';
 import { buildSteps } from '../../src/steps/index.js';
-import { PAT, startWorld, worldContext, type World } from '../helpers/world.js';
+import { PAT, SUB, pipelineIdentityId, startWorld, worldContext, type World } from '../helpers/world.js';
 import { READER } from '../fakes/arm/fake-arm.js';
 
 /**
@@ -88,18 +88,36 @@ describe('doctor on a deployed world', () => {
     }
   });
 
-  it('azure: the pipeline service principal was deleted', async () => {
-    const az = w.az.world();
-    const saved = JSON.stringify(az);
-    az.apps = [];
-    az.servicePrincipals = [];
-    const { writeFileSync } = await import('node:fs');
-    writeFileSync(w.az.stateFile, JSON.stringify(az));
+  it('azure: the pipeline managed identity was deleted — the identity and the connection\'s federated credential are missing', async () => {
+    const id = pipelineIdentityId(SUB).toLowerCase();
+    const saved = { ...w.arm.world.resources };
+    for (const k of Object.keys(w.arm.world.resources)) if (k.startsWith(id)) delete w.arm.world.resources[k];
     try {
-      expectStatus(await doctor(), 'azure.pipeline-identity', 'missing', /no app registration/);
+      const r = await doctor();
+      expectStatus(r, 'azure.pipeline-identity', 'missing', /managed identity id-mlops01-pipeline not found in Azure/);
+      expect(r.get('azure.pipeline-identity')!.fix).toMatch(/azure-mlops init/);
+      expectStatus(r, 'devops.service-connection', 'missing', /managed identity id-mlops01-pipeline does not exist/);
     } finally {
-      writeFileSync(w.az.stateFile, saved);
+      w.arm.world.resources = saved;
     }
+    // Only the federated credential gone.
+    const fics = Object.keys(w.arm.world.resources).filter((k) => k.startsWith(`${id}/federatedidentitycredentials/`));
+    expect(fics).toHaveLength(1);
+    const fic = w.arm.world.resources[fics[0]!]!;
+    delete w.arm.world.resources[fics[0]!];
+    try {
+      expectStatus(await doctor(), 'devops.service-connection', 'missing', /has no federated credential for sc:\/\//);
+    } finally {
+      w.arm.world.resources[fics[0]!] = fic;
+    }
+  });
+
+  it('three az processes in all (version, cloud, token): the pipeline identity and its credential are read through ARM', async () => {
+    const before = w.az.calls().length;
+    const r = await doctor();
+    expect([...r.values()].filter((c) => c.status === 'missing')).toEqual([]);
+    const launched = w.az.calls().slice(before).map((c) => c.cmd);
+    expect(launched.sort()).toEqual(['account get-access-token', 'cloud show', 'version']);
   });
 
   it('devops: a wrong PAT — the org check fails with the scopes, every DevOps check is skipped', async () => {
@@ -179,6 +197,36 @@ describe('doctor on a deployed world', () => {
   });
 });
 
+describe('doctor on a world deployed with --pipeline-identity app-registration', () => {
+  it('the app, its service principal and its federated credential are read from Microsoft Entra ID; a deleted app is missing with the fix', async () => {
+    const app = await startWorld();
+    try {
+      const flags = { pipelineIdentity: 'app-registration' };
+      await runSteps(buildSteps(), (await worldContext(app, flags)).ctx, 'apply');
+      const check = async () => {
+        const { ctx } = await worldContext(app, {}, { nonInteractive: true });
+        expect(ctx.answers.get('pipelineIdentity')).toBe('app-registration'); // saved by init
+        return new Map((await runChecks(doctorChecks(ctx), ctx, 20_000)).checks.map((c) => [c.id, c]));
+      };
+      const before = app.az.calls().length;
+      const r = await check();
+      expectStatus(r, 'azure.pipeline-identity', 'ok', /azure-mlops-mlops01-pipeline \(app /);
+      expectStatus(r, 'devops.service-connection', 'ok');
+      expect(app.az.calls().slice(before).map((c) => c.cmd)).toEqual(expect.arrayContaining(['ad app list', 'ad sp list', 'ad app federated-credential list']));
+      const az = app.az.world();
+      const saved = JSON.stringify(az);
+      az.apps = [];
+      az.servicePrincipals = [];
+      const { writeFileSync } = await import('node:fs');
+      writeFileSync(app.az.stateFile, JSON.stringify(az));
+      expectStatus(await check(), 'azure.pipeline-identity', 'missing', /no app registration/);
+      writeFileSync(app.az.stateFile, saved);
+    } finally {
+      await app.stop();
+    }
+  }, 120_000);
+});
+
 describe('doctor in an empty folder (nothing deployed, no answers)', () => {
   it('local and Azure checks run; what needs answers or a deployment is skipped or missing with the fix', async () => {
     const fresh = await startWorld();
@@ -191,6 +239,8 @@ describe('doctor in an empty folder (nothing deployed, no answers)', () => {
       expectStatus(r, 'local.az', 'ok');
       expectStatus(r, 'azure.login', 'ok');
       expectStatus(r, 'azure.quota', 'skipped', /--prefix|answer/);
+      // The default managed identity needs nothing before init: terraform creates it.
+      expectStatus(r, 'azure.pipeline-identity', 'ok', /terraform creates it \(no Microsoft Entra directory rights needed\)/);
       expectStatus(r, 'devops.org', 'skipped', /--org/);
       expectStatus(r, 'deployment.state', 'missing', /not been applied/);
       expectStatus(r, 'deployment.outputs', 'skipped');

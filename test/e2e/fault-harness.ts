@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { runSteps } from '../../src/engine/runner.js';
 import { buildSteps } from '../../src/steps/index.js';
 import { tfCalls } from '../fakes/fake-terraform.js';
-import { PREFIX, startWorld, worldContext, type World } from '../helpers/world.js';
+import { PREFIX, SUB, pipelineIdentityId, startWorld, worldContext, type World } from '../helpers/world.js';
 
 /**
  * Fault convergence: a full `init` broken at outside call k, then a clean re-run, must end in the
@@ -58,6 +58,8 @@ export function fingerprint(w: World): string {
     apps: count(az.apps ?? [], (a: { displayName: string }) => a.displayName === `azure-mlops-${PREFIX}-pipeline`),
     sps: count(az.servicePrincipals ?? [], (s: { appId: string }) => s.appId === app?.appId),
     federated: (app?.federatedCredentials ?? []).length,
+    // The default pipeline identity's federated credentials (ARM): exactly one, never duplicated.
+    identityFederated: w.arm.ficsOf(pipelineIdentityId(SUB)).length,
     secrets: (app?.passwordCredentials ?? []).length,
     runCommandsLeft: Object.keys(w.arm.world.runCommands).length,
     steps: Object.entries(state.steps).map(([k, v]) => `${k}:${v.status}`).sort(),

@@ -5,7 +5,7 @@ import { tfCalls } from '../fakes/fake-terraform.js';
 import { runCli } from '../helpers/cli.js';
 import { makeKey } from '../helpers/keys.js';
 import { packAndInstall } from '../helpers/pack.js';
-import { CLIENT_SECRET, PAT, worldsPerTest, type World } from '../helpers/world.js';
+import { CLIENT_SECRET, PAT, SUB, pipelineIdentityId, worldsPerTest, type World } from '../helpers/world.js';
 
 /**
  * The packed CLI (npm pack, installed from the tarball like npx would) against the whole fake
@@ -58,6 +58,14 @@ describe('the packed CLI in the fake world', () => {
       // The secrets did reach where they must: the service (PAT in Basic auth; client secret in the endpoint body).
       expect(w.devops.requests.length).toBeGreaterThan(0);
       if (auth === 'secret') expect(JSON.stringify(w.devops.mutating().map((r) => r.body))).toContain(CLIENT_SECRET);
+      // federated: the default managed identity, trusted through one ARM federated credential; Entra ID untouched.
+      // secret: an app registration (a managed identity cannot have a secret).
+      expect(state.answers.pipelineIdentity).toBe(auth === 'federated' ? 'managed-identity' : 'app-registration');
+      if (auth === 'federated') {
+        expect(ep.authorization.parameters?.serviceprincipalid).toBe(state.outputs.pipeline_identity_client_id);
+        expect(w.arm.ficsOf(pipelineIdentityId(SUB)).map((f) => f.properties.subject)).toEqual([ep.authorization.parameters?.workloadIdentityFederationSubject]);
+        expect(w.az.calls().filter((c) => c.argv[0] === 'ad')).toEqual([]);
+      }
 
       const mutating = { devops: w.devops.mutating().length, az: w.az.mutatingCalls().length, arm: w.arm.mutatingRequests().length };
       const tfApplies = tfCalls(w.root).filter((c) => c.argv[0] === 'apply').length;

@@ -17,6 +17,9 @@ export const SUB = '22222222-2222-2222-2222-222222222222';
 export const SUB2 = '33333333-3333-3333-3333-333333333333';
 export const PREFIX = 'mlops01';
 
+/** The pipeline's managed identity as the terraform fixture names it (its federated credentials live under it in the fake ARM). */
+export const pipelineIdentityId = (sub: string, prefix = PREFIX) => `/subscriptions/${sub}/resourceGroups/rg-${prefix}-ml/providers/Microsoft.ManagedIdentity/userAssignedIdentities/id-${prefix}-pipeline`;
+
 export interface World {
   home: string;
   cwd: string;
@@ -50,6 +53,7 @@ export async function startWorld(opts: { az?: Record<string, unknown>; arm?: Par
     arm.addResource(`/subscriptions/${sub}/resourceGroups/rg-${PREFIX}-devops/providers/Microsoft.Compute/virtualMachines/vm-${PREFIX}-agents`, { location: 'westeurope', type: 'Microsoft.Compute/virtualMachines' });
     arm.addResource(`/subscriptions/${sub}/resourceGroups/rg-${PREFIX}-ml/providers/Microsoft.MachineLearningServices/workspaces/aml-${PREFIX}`, { location: 'westeurope', type: 'Microsoft.MachineLearningServices/workspaces' });
     arm.addResource(`/subscriptions/${sub}/resourceGroups/rg-${PREFIX}-ml/providers/Microsoft.ContainerService/managedClusters/aks${PREFIX}`, { location: 'westeurope', type: 'Microsoft.ContainerService/managedClusters' });
+    arm.addResource(pipelineIdentityId(sub), { location: 'westeurope', type: 'Microsoft.ManagedIdentity/userAssignedIdentities' });
   }
   arm.onRunCommand = (_vmId, body) => {
     const p = Object.fromEntries((body.properties?.parameters ?? []).map((x) => [x.name, x.value]));

@@ -6,7 +6,7 @@ import type { Context, Step } from '../../src/engine/types.js';
 import { buildSteps } from '../../src/steps/index.js';
 import { EXTENSION } from '../../src/steps/extension.js';
 import { PIPELINE_NAME } from '../../src/steps/pipeline.js';
-import { CLIENT_SECRET, PAT, worldsPerTest, worldContext, type World } from '../helpers/world.js';
+import { CLIENT_SECRET, PAT, SUB, pipelineIdentityId, worldsPerTest, worldContext, type World } from '../helpers/world.js';
 
 const world = worldsPerTest();
 
@@ -17,7 +17,25 @@ async function seedAzure(ctx: Context, w: World) {
   const app = w.az.world().apps?.[0];
   await ctx.state.setStepData('azure-login', { subscriptionId: '22222222-2222-2222-2222-222222222222', subscriptionName: 'Contoso Dev', tenantId: '11111111-1111-1111-1111-111111111111' });
   await ctx.state.setStepData('service-principal', { appId: app?.appId ?? 'aaaaaaaa-0000-0000-0000-000000000001', objectId: 'bbbbbbbb-0000-0000-0000-000000000002', tenantId: '11111111-1111-1111-1111-111111111111' });
-  await ctx.state.setOutputs({ ml_resource_group_name: 'rg-mlops01-ml', workspace_name: 'aml-mlops01', workspace_location: 'westeurope', subscription_id: '22222222-2222-2222-2222-222222222222', aks_compute_name: 'aks-compute', training_compute_name: 'cpu-cluster' });
+  await ctx.state.setOutputs({
+    ml_resource_group_name: 'rg-mlops01-ml',
+    workspace_name: 'aml-mlops01',
+    workspace_location: 'westeurope',
+    subscription_id: '22222222-2222-2222-2222-222222222222',
+    aks_compute_name: 'aks-compute',
+    training_compute_name: 'cpu-cluster',
+    ...(ctx.answers.get('pipelineIdentity') === 'managed-identity'
+      ? { pipeline_identity_id: pipelineIdentityId(SUB), pipeline_identity_client_id: MI_CLIENT_ID, pipeline_principal_id: 'cccccccc-0000-0000-0000-000000000003' }
+      : { pipeline_identity_id: '', pipeline_identity_client_id: '', pipeline_principal_id: 'bbbbbbbb-0000-0000-0000-000000000002' }),
+  });
+}
+
+const MI_CLIENT_ID = 'dddddddd-0000-0000-0000-000000000004';
+
+/** The federated credentials of the pipeline identity: under the managed identity in ARM, or on the app (Graph, fake az). */
+function federatedCredentials(w: World, kind: string): Array<{ issuer: string; subject: string; audiences: string[] }> {
+  if (kind === 'managed-identity') return w.arm.ficsOf(pipelineIdentityId(SUB)).map((f) => f.properties);
+  return w.az.world().apps[0].federatedCredentials;
 }
 
 const DEVOPS = ['devops-project', 'agent-pool', 'extension', 'repository'];
@@ -81,15 +99,16 @@ describe('Azure DevOps steps against the fake server (real azure-devops-node-api
     expect(w.devops.readFile('mlops', 'mlops', '/devops_pipelines/azdo-variables.yml', 'main')).toMatch(/- name: POOL_NAME\s*\n\s*value: mlpool/);
   });
 
-  it('service connection (federated), variable group, pipeline with permissions; then drift is repaired in place', async () => {
+  it.each(['managed-identity', 'app-registration'])('service connection (federated, %s), variable group, pipeline with permissions; then drift is repaired in place', async (kind) => {
     const w = await world();
-    const { ctx } = await worldContext(w);
+    const { ctx } = await worldContext(w, { pipelineIdentity: kind });
     await runSteps(only('tools', 'azure-login', 'service-principal'), ctx, 'apply');
     await seedAzure(ctx, w);
     await runSteps(only(...DEVOPS, ...AFTER_TF), ctx, 'apply');
     const ep = w.devops.world.endpoints.find((x) => x.name === 'AzureMLWorkspace')!;
     expect(ep).toMatchObject({ type: 'azurerm', authorization: { scheme: 'WorkloadIdentityFederation' }, data: { scopeLevel: 'AzureMLWorkspace', mlWorkspaceName: 'aml-mlops01', resourceGroupName: 'rg-mlops01-ml', mlWorkspaceLocation: 'westeurope', subscriptionId: '22222222-2222-2222-2222-222222222222' } });
-    const fic = w.az.world().apps[0].federatedCredentials;
+    expect(ep.authorization.parameters?.serviceprincipalid).toBe(kind === 'managed-identity' ? MI_CLIENT_ID : w.az.world().apps[0].appId);
+    const fic = federatedCredentials(w, kind);
     expect(fic).toHaveLength(1);
     expect(fic[0]).toMatchObject({ subject: ep.authorization.parameters?.workloadIdentityFederationSubject, issuer: ep.authorization.parameters?.workloadIdentityFederationIssuer, audiences: ['api://AzureADTokenExchange'] });
     const vg = w.devops.world.variableGroups.find((g) => g.name === 'devopsforai-aml-vg')!;
@@ -107,7 +126,7 @@ describe('Azure DevOps steps against the fake server (real azure-devops-node-api
     vg.variables.MY_OWN = { value: 'keep me', isSecret: false };
     ep.data!.mlWorkspaceName = 'elsewhere';
     const endpointsBefore = w.devops.world.endpoints.length;
-    const { ctx: c2 } = await worldContext(w);
+    const { ctx: c2 } = await worldContext(w, { pipelineIdentity: kind });
     const r = await runSteps(only('devops-project', 'service-connection', 'variable-group'), c2, 'apply');
     expect(r.steps.map((s) => s.outcome)).toEqual(['already', 'done', 'done']);
     expect(w.devops.world.endpoints.length).toBe(endpointsBefore);
@@ -115,7 +134,9 @@ describe('Azure DevOps steps against the fake server (real azure-devops-node-api
     const vg2 = w.devops.world.variableGroups.find((g) => g.name === 'devopsforai-aml-vg')!;
     expect(vg2.variables.WORKSPACE_NAME?.value).toBe('aml-mlops01');
     expect(vg2.variables.MY_OWN?.value).toBe('keep me');
-    expect(w.az.world().apps[0].federatedCredentials).toHaveLength(1);
+    expect(federatedCredentials(w, kind)).toHaveLength(1);
+    // Managed identity: everything went through ARM; no Microsoft Graph call at all.
+    if (kind === 'managed-identity') expect(w.az.calls().filter((c) => c.argv[0] === 'ad' || c.argv[0] === 'rest')).toEqual([]);
   });
 
   it('--auth secret: scheme ServicePrincipal, the secret reaches the service only in the request body', async () => {

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { runSteps } from '../../src/engine/runner.js';
 import { StepError } from '../../src/engine/errors.js';
-import { servicePrincipalStep, ensureClientSecret } from '../../src/steps/service-principal.js';
+import { servicePrincipalStep, ensureClientSecret, pipelineIdentity } from '../../src/steps/service-principal.js';
 import { terraformBackendStep } from '../../src/steps/terraform-backend.js';
 import { terraformStep } from '../../src/steps/terraform.js';
 import { steps as allSteps } from '../../src/steps/index.js';
@@ -26,6 +26,9 @@ function world(azWorld: Record<string, unknown> = {}, extraEnv: Record<string, s
   return { ...w, az, env, stateDir: join(w.cwd, '.azure-mlops') };
 }
 
+/** The pipeline identity as an app registration (the default is a managed identity terraform creates). */
+const APP = { pipelineIdentity: 'app-registration' };
+
 async function ctxOf(w: ReturnType<typeof world>, flags: Record<string, string> = {}) {
   return testContext({ env: w.env, cwd: w.cwd, flags: { ...FLAGS, ...flags }, global: { yes: true, stateDir: w.stateDir } });
 }
@@ -39,9 +42,22 @@ function everything(dir: string): string {
 }
 
 describe('service-principal step (fake az)', () => {
-  it('absent: creates app + service principal with no role assignment and records the object id', async () => {
+  it('default: the managed identity terraform creates; no app registration, no Microsoft Graph call, nothing created here', async () => {
     const w = world();
     const { ctx } = await ctxOf(w);
+    const r = await runSteps(STEPS.filter((s) => s.id !== 'terraform'), ctx, 'apply');
+    expect(r.steps.find((s) => s.id === 'service-principal')?.outcome).toBe('already');
+    expect(w.az.calls().filter((c) => c.argv[0] === 'ad' || c.argv[0] === 'rest')).toEqual([]);
+    expect(w.az.mutatingCalls()).toEqual([]);
+    expect(ctx.answers.get('pipelineIdentity')).toBe('managed-identity');
+    expect(ctx.state.stepData('service-principal')).toMatchObject({ kind: 'managed-identity', displayName: 'id-mlops01-pipeline' });
+    expect(ctx.state.data.resources).toEqual([]);
+  });
+
+
+  it('absent: creates app + service principal with no role assignment and records the object id', async () => {
+    const w = world();
+    const { ctx } = await ctxOf(w, APP);
     await runSteps(STEPS.filter((s) => s.id !== 'terraform'), ctx, 'apply');
     const muts = w.az.mutatingCalls().map((c) => c.cmd);
     expect(muts).toEqual(['ad app create', 'ad sp create']);
@@ -55,7 +71,7 @@ describe('service-principal step (fake az)', () => {
 
   it('exists (made by the user): reused, recorded as pre-existing, no mutation', async () => {
     const w = world({ apps: [{ id: 'obj-app', appId: 'app-1', displayName: 'azure-mlops-mlops01-pipeline' }], servicePrincipals: [{ id: 'obj-sp', appId: 'app-1', displayName: 'azure-mlops-mlops01-pipeline' }] });
-    const { ctx } = await ctxOf(w);
+    const { ctx } = await ctxOf(w, APP);
     const r = await runSteps(STEPS.filter((s) => s.id !== 'terraform'), ctx, 'apply');
     expect(r.steps.find((s) => s.id === 'service-principal')?.outcome).toBe('already');
     expect(w.az.mutatingCalls()).toEqual([]);
@@ -64,21 +80,21 @@ describe('service-principal step (fake az)', () => {
 
   it('old az (< 2.37) returns objectId instead of id: still read', async () => {
     const w = world({ version: '2.30.0', apps: [{ id: 'obj-app', appId: 'app-1', displayName: 'azure-mlops-mlops01-pipeline' }], servicePrincipals: [{ id: 'obj-sp', appId: 'app-1', displayName: 'x' }] });
-    const { ctx } = await ctxOf(w);
+    const { ctx } = await ctxOf(w, APP);
     const c = await servicePrincipalStep.check(ctx);
     expect(c.record).toMatchObject({ objectId: 'obj-sp', appObjectId: 'obj-app' });
   });
 
   it('app without service principal: only the service principal is created', async () => {
     const w = world({ apps: [{ id: 'obj-app', appId: 'app-1', displayName: 'azure-mlops-mlops01-pipeline' }] });
-    const { ctx } = await ctxOf(w);
+    const { ctx } = await ctxOf(w, APP);
     await runSteps(STEPS.filter((s) => s.id !== 'terraform'), ctx, 'apply');
     expect(w.az.mutatingCalls().map((c) => c.argv.slice(0, 5))).toEqual([['ad', 'sp', 'create', '--id', 'app-1']]);
   });
 
   it('duplicated display name: an error listing them, nothing created', async () => {
     const w = world({ apps: [{ id: 'a', appId: 'app-1', displayName: 'azure-mlops-mlops01-pipeline' }, { id: 'b', appId: 'app-2', displayName: 'azure-mlops-mlops01-pipeline' }] });
-    const { ctx } = await ctxOf(w);
+    const { ctx } = await ctxOf(w, APP);
     const e = await runSteps(STEPS.filter((s) => s.id !== 'terraform'), ctx, 'apply').catch((x) => x);
     expect(e).toBeInstanceOf(StepError);
     expect(e.message).toContain('app-1, app-2');
@@ -118,9 +134,20 @@ describe('terraform step (real terraform, provider-free fixture module)', () => 
     const dir = join(w.stateDir, 'terraform');
     const tfvars = JSON.parse(readFileSync(join(dir, 'terraform.tfvars.json'), 'utf8'));
     expect(statSync(join(dir, 'terraform.tfvars.json')).mode & 0o777).toBe(0o600);
-    expect(tfvars).toMatchObject({ prefix: 'mlops01', location: 'westeurope', devops_pool: 'pool001', num_agents: 4, pipeline_sp_object_id: ctx.state.stepData('service-principal').objectId });
+    expect(tfvars).toMatchObject({ prefix: 'mlops01', location: 'westeurope', devops_pool: 'pool001', num_agents: 4 });
     expect(tfvars).not.toHaveProperty('devops_pat');
+    // Default: no service principal given, the module creates the pipeline's managed identity.
+    expect(tfvars).not.toHaveProperty('pipeline_sp_object_id');
     expect(ctx.state.data.outputs).toMatchObject({ workspace_name: 'aml-mlops01', ml_resource_group_name: 'rg-mlops01-ml' });
+    const o = ctx.state.data.outputs as Record<string, string>;
+    expect(pipelineIdentity(ctx)).toEqual({
+      kind: 'managed-identity',
+      displayName: 'id-mlops01-pipeline',
+      tenantId: '11111111-1111-1111-1111-111111111111',
+      appId: o.pipeline_identity_client_id,
+      objectId: o.pipeline_principal_id,
+      resourceId: '/subscriptions/22222222-2222-2222-2222-222222222222/resourceGroups/rg-mlops01-ml/providers/Microsoft.ManagedIdentity/userAssignedIdentities/id-mlops01-pipeline',
+    });
     const calls = tfCalls(w.root);
     expect(calls.map((c) => c.argv[0])).toEqual(['version', 'init', 'plan', 'show', 'apply', 'output']);
     // The PAT would be stored in terraform's state: it never reaches terraform at all.
@@ -129,6 +156,17 @@ describe('terraform step (real terraform, provider-free fixture module)', () => 
     expect(everything(w.stateDir) + io.all()).not.toContain(PAT);
     expect(io.all()).toMatch(/terraform plan: \d+ to add, 0 to change, 0 to destroy/);
     expect(io.all()).toMatch(/created terraform_data\.workspace/);
+  });
+
+  it('--pipeline-identity app-registration: the service principal\'s object id goes to terraform, which then creates no identity', async () => {
+    const w = world();
+    const { ctx } = await ctxOf(w, APP);
+    await runSteps(STEPS, ctx, 'apply');
+    const tfvars = JSON.parse(readFileSync(join(w.stateDir, 'terraform', 'terraform.tfvars.json'), 'utf8'));
+    const sp = ctx.state.stepData<{ objectId: string; appId: string }>('service-principal');
+    expect(tfvars.pipeline_sp_object_id).toBe(sp.objectId);
+    expect(ctx.state.data.outputs).toMatchObject({ pipeline_principal_id: sp.objectId, pipeline_identity_id: '', pipeline_identity_client_id: '' });
+    expect(pipelineIdentity(ctx)).toMatchObject({ kind: 'app-registration', appId: sp.appId, objectId: sp.objectId });
   });
 
   it('second run: terraform plan shows no changes, nothing applied, no mutating az call', async () => {

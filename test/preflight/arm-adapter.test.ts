@@ -174,6 +174,34 @@ describe('ArmAdapter against the fake ARM', () => {
     expect(arm.calls('GET', /managedClusters\/aksmlops01$/).every((r) => r.query['api-version'] === '2024-09-01')).toBe(true);
   });
 
+  it('federated credentials of a managed identity: list (null when the identity is missing), put, duplicate refused, delete (true, then false)', async () => {
+    const { ctx, arm } = await setup();
+    const id = ids.pipelineIdentity;
+    expect(await ctx.arm.federatedCredentials(id)).toBeNull();
+    arm.addResource(id, { type: 'Microsoft.ManagedIdentity/userAssignedIdentities', location: LOCATION });
+    expect(await ctx.arm.federatedCredentials(id)).toEqual([]);
+    const fc = { issuer: 'https://login.microsoftonline.com/t/v2.0', subject: '/eid1/c/pub/t/x/a/y/sc/org/conn', audiences: ['api://AzureADTokenExchange'] };
+    expect(await ctx.arm.putFederatedCredential(id, 'azure-mlops-conn', fc)).toMatchObject({ name: 'azure-mlops-conn', ...fc });
+    expect(await ctx.arm.putFederatedCredential(id, 'azure-mlops-conn', fc)).toMatchObject({ name: 'azure-mlops-conn' }); // a PUT again is idempotent
+    expect(await ctx.arm.federatedCredentials(id)).toEqual([{ id: `${id}/federatedIdentityCredentials/azure-mlops-conn`, name: 'azure-mlops-conn', ...fc }]);
+    const dup = (await ctx.arm.putFederatedCredential(id, 'other-name', fc).catch((x: unknown) => x)) as ArmError;
+    expect(dup).toBeInstanceOf(ArmError);
+    expect(dup.message).toMatch(/adding the federated credential other-name: .*400.*already has this issuer and subject/);
+    const put = arm.calls('PUT', /federatedIdentityCredentials\/azure-mlops-conn$/)[0]!;
+    expect(put.query['api-version']).toBe('2023-01-31');
+    expect(put.body).toEqual({ properties: fc });
+    expect(await ctx.arm.deleteFederatedCredential(id, 'azure-mlops-conn')).toBe(true);
+    expect(await ctx.arm.deleteFederatedCredential(id, 'azure-mlops-conn')).toBe(false);
+    expect(await ctx.arm.federatedCredentials(id)).toEqual([]);
+  });
+
+  it('a 403 on a federated credential names the ManagedIdentity permission', async () => {
+    const { ctx, arm } = await setup({ arm: { faults: [{ method: 'PUT', path: '/federatedIdentityCredentials/', status: 403, body: { error: { code: 'AuthorizationFailed', message: 'no' } } }] } });
+    arm.addResource(ids.pipelineIdentity, { type: 'Microsoft.ManagedIdentity/userAssignedIdentities' });
+    const e = (await ctx.arm.putFederatedCredential(ids.pipelineIdentity, 'n1x', { issuer: 'i', subject: 's', audiences: ['a'] }).catch((x: unknown) => x)) as ArmError;
+    expect(e.action).toBe('Microsoft.ManagedIdentity/userAssignedIdentities/federatedIdentityCredentials/write');
+  });
+
   it('az not signed in: every check says so, after one az token process', async () => {
     const { ctx, azCommands } = await setup({ az: { loggedIn: false } });
     const { runPreflightChecks } = await import('../../src/steps/azure-preflight.js');

@@ -62,6 +62,7 @@ export const ids = {
   vault: `/subscriptions/${SUB}/resourceGroups/rg-${PREFIX}-ml/providers/Microsoft.KeyVault/vaults/kv-${PREFIX}`,
   aks: `/subscriptions/${SUB}/resourceGroups/rg-${PREFIX}-ml/providers/Microsoft.ContainerService/managedClusters/aks${PREFIX}`,
   agentVm: `/subscriptions/${SUB}/resourceGroups/rg-${PREFIX}-devops/providers/Microsoft.Compute/virtualMachines/vm-${PREFIX}-agents`,
+  pipelineIdentity: `/subscriptions/${SUB}/resourceGroups/rg-${PREFIX}-ml/providers/Microsoft.ManagedIdentity/userAssignedIdentities/id-${PREFIX}-pipeline`,
 };
 
 /** The token the fake az hands out for the ARM audience the fake cloud advertises. */

@@ -53,6 +53,30 @@ describe('answer resolution: flag > env > config file > saved state > default', 
     expect(a.maybe('terraformDir')).toBeUndefined();
   });
 
+  it.each([
+    ['default: a managed identity', {}, 'managed-identity', 'default'],
+    ['--auth secret: an app registration (a managed identity has no secret)', { flags: { auth: 'secret' } }, 'app-registration', 'default'],
+    ['--sp-name names an app: an app registration', { flags: { spName: 'their-app' } }, 'app-registration', 'default'],
+    ['AZURE_MLOPS_SP_NAME too', { env: { AZURE_MLOPS_SP_NAME: 'their-app' } }, 'app-registration', 'default'],
+    ['asked for', { env: { AZURE_MLOPS_PIPELINE_IDENTITY: 'app-registration' } }, 'app-registration', 'env AZURE_MLOPS_PIPELINE_IDENTITY'],
+    ['saved by this version', { saved: { prefix: 'abc', pipelineIdentity: 'managed-identity', spName: 'azure-mlops-abc-pipeline' } }, 'managed-identity', 'state'],
+    ['a state written before managed identities existed (its deployment has an app)', { saved: { prefix: 'abc', spName: 'azure-mlops-abc-pipeline' } }, 'app-registration', 'state'],
+  ] as const)('pipeline identity — %s', async (_name, input, kind, source) => {
+    const a = await resolve(input as Partial<ResolveInput>);
+    expect(a.get('pipelineIdentity')).toBe(kind);
+    expect(a.sourceOf('pipelineIdentity')).toBe(source);
+  });
+
+  it('a managed identity with --auth secret or --sp-name is refused, naming both flags and env vars', async () => {
+    const e = await usageError(resolve({ flags: { pipelineIdentity: 'managed-identity', auth: 'secret' } }));
+    expect(e.message).toMatch(/--pipeline-identity managed-identity.*--auth secret.*no client secret/);
+    expect(e.fix).toContain('AZURE_MLOPS_AUTH');
+    expect(e.fix).toContain('AZURE_MLOPS_PIPELINE_IDENTITY');
+    const e2 = await usageError(resolve({ env: { AZURE_MLOPS_PIPELINE_IDENTITY: 'managed-identity', AZURE_MLOPS_SP_NAME: 'x' } }));
+    expect(e2.message).toMatch(/--sp-name \(env AZURE_MLOPS_SP_NAME\)/);
+    expect(e2.fix).toContain('AZURE_MLOPS_PIPELINE_IDENTITY');
+  });
+
   it('derives the pipeline identity name from the prefix', async () => {
     expect((await resolve({ flags: { prefix: 'abc' } })).get('spName')).toBe('azure-mlops-abc-pipeline');
     expect((await resolve({ flags: { prefix: 'abc', spName: 'mine' } })).get('spName')).toBe('mine');
@@ -121,6 +145,7 @@ describe('bad input: every answer, each rejection names the flag and the env var
     ['variableGroup', 'group;x', /';'/],
     ['repo', 'repo.', /end with/],
     ['auth', 'password', /federated/],
+    ['pipelineIdentity', 'service-principal', /'managed-identity' or 'app-registration'/],
     ['spName', ' padded ', /spaces/],
     ['terraformDir', '', /empty/],
     ['stateBackend', 's3', /'local' or 'azurerm'/],

@@ -178,6 +178,10 @@ const armError = (res: ServerResponse, status: number, code: string, message: st
 
 type Handler = (m: RegExpExecArray, req: { method: string; path: string; query: Record<string, string>; body: any }) => { status: number; body?: unknown; headers?: Record<string, string> } | undefined;
 
+function identityNotFound(id: string) {
+  return { status: 404, body: { error: { code: 'ResourceNotFound', message: `The Resource 'Microsoft.ManagedIdentity/userAssignedIdentities/${id.split('/').pop()}' under resource group '${id.split('/')[4]}' was not found.` } } };
+}
+
 interface Route {
   method: string;
   re: RegExp;
@@ -261,6 +265,14 @@ export class FakeArm {
    * (e.g. agents appear in the pool). Default: succeed with no output.
    */
   onRunCommand: (vmId: string, body: { properties?: { parameters?: Array<{ name: string; value: string }>; protectedParameters?: Array<{ name: string; value: string }> } }) => { exitCode: number; output?: string } = () => ({ exitCode: 0 });
+
+  /** The federated credentials under a managed identity, as ARM lists them. */
+  ficsOf(identityId: string): Array<{ id: string; name: string; properties: { issuer: string; subject: string; audiences: string[] } }> {
+    const prefix = `${identityId.toLowerCase()}/federatedidentitycredentials/`;
+    return Object.entries(this.world.resources)
+      .filter(([k]) => k.startsWith(prefix) && !k.slice(prefix.length).includes('/'))
+      .map(([, r]) => r as never);
+  }
 
   calls(method: string, pathRe: RegExp): ArmRequest[] {
     return this.requests.filter((r) => r.method === method && pathRe.test(r.path));
@@ -593,7 +605,46 @@ export class FakeArm {
         method: 'DELETE',
         re: /^(\/subscriptions\/[^/]+\/resourceGroups\/[^/]+\/providers\/Microsoft\.Compute\/virtualMachines\/[^/]+)\/runCommands\/([^/]+)$/i,
         handle: (_m, req) => {
-          const existed = delete w().runCommands[req.path.toLowerCase()];
+          const existed = req.path.toLowerCase() in w().runCommands;
+          delete w().runCommands[req.path.toLowerCase()];
+          return { status: existed ? 200 : 204, body: undefined };
+        },
+      },
+      // --- federated credentials of a user-assigned managed identity (child resources) ----------
+      {
+        method: 'GET',
+        re: /^(\/subscriptions\/[^/]+\/resourceGroups\/[^/]+\/providers\/Microsoft\.ManagedIdentity\/userAssignedIdentities\/[^/]+)\/federatedIdentityCredentials$/i,
+        handle: (m) => {
+          const parent = m[1]!;
+          if (!w().resources[parent.toLowerCase()]) return identityNotFound(parent);
+          return { status: 200, body: { value: this.ficsOf(parent) } };
+        },
+      },
+      {
+        method: 'PUT',
+        re: /^(\/subscriptions\/[^/]+\/resourceGroups\/[^/]+\/providers\/Microsoft\.ManagedIdentity\/userAssignedIdentities\/[^/]+)\/federatedIdentityCredentials\/([^/]+)$/i,
+        handle: (m, req) => {
+          const parent = m[1]!;
+          const name = m[2]!;
+          if (!w().resources[parent.toLowerCase()]) return identityNotFound(parent);
+          if (!/^[a-zA-Z0-9][\w-]{2,119}$/.test(name)) return { status: 400, body: { error: { code: 'BadRequest', message: `Invalid federated identity credential name '${name}'.` } } };
+          const p = ((req.body ?? {}) as { properties?: { issuer?: string; subject?: string; audiences?: string[] } }).properties;
+          if (!p?.issuer || !p.subject || !p.audiences?.length) return { status: 400, body: { error: { code: 'BadRequest', message: 'issuer, subject and audiences are required.' } } };
+          const dup = this.ficsOf(parent).find((f) => f.name.toLowerCase() !== name.toLowerCase() && f.properties.issuer === p.issuer && f.properties.subject === p.subject);
+          if (dup) return { status: 400, body: { error: { code: 'BadRequest', message: `Federated identity credential '${dup.name}' already has this issuer and subject.` } } };
+          const existed = Boolean(w().resources[req.path.toLowerCase()]);
+          const body = { id: req.path, name, type: 'Microsoft.ManagedIdentity/userAssignedIdentities/federatedIdentityCredentials', properties: { issuer: p.issuer, subject: p.subject, audiences: p.audiences } };
+          w().resources[req.path.toLowerCase()] = body;
+          return { status: existed ? 200 : 201, body };
+        },
+      },
+      {
+        method: 'DELETE',
+        re: /^(\/subscriptions\/[^/]+\/resourceGroups\/[^/]+\/providers\/Microsoft\.ManagedIdentity\/userAssignedIdentities\/[^/]+)\/federatedIdentityCredentials\/([^/]+)$/i,
+        handle: (m, req) => {
+          if (!w().resources[m[1]!.toLowerCase()]) return identityNotFound(m[1]!);
+          const existed = req.path.toLowerCase() in w().resources;
+          delete w().resources[req.path.toLowerCase()];
           return { status: existed ? 200 : 204, body: undefined };
         },
       },
