@@ -282,11 +282,14 @@ export interface ArmAdapterOptions {
 }
 
 /** api-versions of the calls made without a typed SDK method. */
+/** Microsoft.ManagedIdentity: user-assigned identities and their federated credentials. */
+export const MANAGED_IDENTITY_API_VERSION = '2023-01-31';
+
 const API = {
   permissions: '2022-04-01',
   mlUsages: '2024-04-01',
   subscriptions: '2022-12-01',
-  managedIdentity: '2023-01-31',
+  managedIdentity: MANAGED_IDENTITY_API_VERSION,
 } as const;
 
 /** What each call needs in Azure RBAC, named in 403 messages. */

@@ -1,6 +1,7 @@
 import { PAT_SCOPES } from '../adapters/devops.js';
 import { toolSpecs } from '../adapters/tools.js';
 import { AzError, compareVersions } from '../adapters/az.js';
+import { MANAGED_IDENTITY_API_VERSION } from '../adapters/arm.js';
 import { LOGIN_FIX } from '../steps/azure-login.js';
 import { fromStep, type DoctorCheck } from '../engine/doctor.js';
 import type { CheckResult, Context } from '../engine/types.js';
@@ -26,7 +27,6 @@ import { join } from 'node:path';
  */
 
 const MIN_NODE = '22.12.0';
-const MANAGED_IDENTITY_API = '2023-01-31';
 
 function once<T>(fn: () => Promise<T>): () => Promise<T> {
   let p: Promise<T> | undefined;
@@ -125,7 +125,7 @@ export function doctorChecks(ctx: Context): DoctorCheck[] {
           const id = pipelineIdentity(c);
           const name = id.displayName ?? 'id-{prefix}-pipeline';
           if (!id.resourceId) return { status: 'ok', summary: `managed identity ${name}: terraform creates it (no Microsoft Entra directory rights needed)` };
-          const found = await c.arm.getResource(id.resourceId, MANAGED_IDENTITY_API);
+          const found = await c.arm.getResource(id.resourceId, MANAGED_IDENTITY_API_VERSION);
           return found
             ? { status: 'ok', summary: `managed identity ${name} (client ${id.appId ?? '?'})` }
             : { status: 'missing', summary: `managed identity ${name} not found in Azure`, fix: 'Run `azure-mlops init`: terraform recreates it with its role, and the service-connection step adds its federated credential again.' };

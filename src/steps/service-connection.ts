@@ -47,8 +47,8 @@ export function desiredEndpoint(ctx: Ctx): Record<string, unknown> {
     authorization: {
       scheme: federated ? 'WorkloadIdentityFederation' : 'ServicePrincipal',
       parameters: federated
-        ? { tenantid: id.tenantId ?? v.tenantId, serviceprincipalid: id.appId ?? '<app id>' }
-        : { tenantid: id.tenantId ?? v.tenantId, serviceprincipalid: id.appId ?? '<app id>', authenticationType: 'spnKey' },
+        ? { tenantid: id.tenantId ?? v.tenantId, serviceprincipalid: id.appId ?? '<client id>' }
+        : { tenantid: id.tenantId ?? v.tenantId, serviceprincipalid: id.appId ?? '<client id>', authenticationType: 'spnKey' },
     },
     data: {
       environment: 'AzureCloud',
@@ -163,7 +163,7 @@ export const serviceConnectionStep = defineStep<'devops' | 'answers' | 'state' |
       const identity = pipelineIdentity(ctx);
       const home = ficHome(ctx, identity);
       const on = home?.what ?? (identity.kind === 'managed-identity' ? `managed identity ${identity.displayName} (once terraform has created it)` : 'the pipeline app');
-      changes.push({ action: 'create', what: `a federated credential on the ${on} for the connection's issuer and subject (no secret anywhere)`, details: [home?.command(ficName(found.record?.endpointId as string ?? '<connection id>')) ?? `audience ${AUDIENCE}`] });
+      changes.push({ action: 'create', what: `a federated credential on the ${on} for the connection's issuer and subject (no secret anywhere)`, details: [home?.command(ficName(ctx.state.stepData<{ endpointId: string }>('service-connection').endpointId ?? '<connection id>')) ?? `audience ${AUDIENCE}`] });
     }
     return changes;
   },

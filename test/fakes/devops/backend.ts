@@ -1,7 +1,7 @@
 // The fake's state machine: the world, id generation, URL and JSON rendering helpers shared by the
 // area handlers, the seeding helpers and the route table. No HTTP here (see server.ts).
 import { createHash } from 'node:crypto';
-import { ApiError, compileRoute, matchRoute, type CompiledRoute, type Req, type Res, type Route } from './http.js';
+import { ApiError, compileRoute, matchRoute, obj, str, type CompiledRoute, type Req, type Res, type Route } from './http.js';
 import { World } from './world.js';
 import type {
   Agent,
@@ -10,6 +10,7 @@ import type {
   IdentityRef,
   Pool,
   Project,
+  ProjectReferenceRef,
   Queue,
   Repo,
   ResourcePermissions,
@@ -161,6 +162,22 @@ export class Backend {
   }
 
   // ---------------------------------------------------------------- lookups that answer like the service
+
+  /**
+   * One `{projectReference: {id|name}, name, description}` of a service endpoint or variable group
+   * body, resolved to a wellFormed project (404 ProjectDoesNotExistException otherwise); name and
+   * description default to the object's own.
+   */
+  projectReference(raw: unknown, name: string, description: string): ProjectReferenceRef {
+    const ref = obj(raw);
+    const pr = obj(ref?.['projectReference']);
+    const key = str(pr?.['id']) ?? str(pr?.['name']);
+    const project = key ? this.world.findProject(key) : undefined;
+    if (!project || project.state !== 'wellFormed') {
+      throw new ApiError(404, 'ProjectDoesNotExistException', `TF200016: The following project does not exist: ${key ?? '(none)'}. Verify that the name of the project is correct and that the project exists on the specified Azure DevOps Server.`);
+    }
+    return { projectReference: { id: project.id, name: project.name }, name: str(ref?.['name']) ?? name, description: str(ref?.['description']) ?? description };
+  }
 
   /** A wellFormed project by name or id, else 404 ProjectDoesNotExistWithNameException (TF200016). */
   requireProject(nameOrId: string): Project {

@@ -112,16 +112,12 @@ function createProject(b: Backend, r: Req): Res {
   }
   const visibility = str(body['visibility'])?.toLowerCase() === 'public' ? 'public' : 'private';
   const p = b.newProject(name, str(body['description']) ?? '', visibility, scm, template);
-  const op: Operation = {
-    id: b.uuid(),
-    kind: 'createProject',
-    projectId: p.id,
-    projectName: p.name,
-    status: 'queued',
-    polls: 0,
-    pollsBeforeDone: b.opts.projectCreateOperationPolls,
-    resultMessage: null,
-  };
+  return queueOperation(b, 'createProject', p);
+}
+
+/** A queued project operation, answered like the service: 202 with its reference. */
+function queueOperation(b: Backend, kind: Operation['kind'], p: Project): Res {
+  const op: Operation = { id: b.uuid(), kind, projectId: p.id, projectName: p.name, status: 'queued', polls: 0, pollsBeforeDone: b.opts.projectCreateOperationPolls, resultMessage: null };
   b.world.operations.push(op);
   return ok({ id: op.id, status: op.status, url: b.api(`_apis/operations/${op.id}`) }, 202);
 }
@@ -129,18 +125,7 @@ function createProject(b: Backend, r: Req): Res {
 function deleteProject(b: Backend, r: Req): Res {
   const p = b.requireProject(r.params['projectId'] ?? '');
   p.state = 'deleting';
-  const op: Operation = {
-    id: b.uuid(),
-    kind: 'deleteProject',
-    projectId: p.id,
-    projectName: p.name,
-    status: 'queued',
-    polls: 0,
-    pollsBeforeDone: b.opts.projectCreateOperationPolls,
-    resultMessage: null,
-  };
-  b.world.operations.push(op);
-  return ok({ id: op.id, status: op.status, url: b.api(`_apis/operations/${op.id}`) }, 202);
+  return queueOperation(b, 'deleteProject', p);
 }
 
 function getOperation(b: Backend, r: Req): Res {

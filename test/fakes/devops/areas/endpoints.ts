@@ -47,16 +47,7 @@ function resolveRefs(b: Backend, raw: unknown, fallbackProject: Project | undefi
     if (fallbackProject) return [{ projectReference: { id: fallbackProject.id, name: fallbackProject.name }, name, description }];
     throw new ApiError(400, 'ArgumentException', 'Service endpoint must be associated with at least one project: serviceEndpointProjectReferences is required.\r\nParameter name: endpoint.ServiceEndpointProjectReferences');
   }
-  return raw.map((x) => {
-    const ref = obj(x);
-    const pr = obj(ref?.['projectReference']);
-    const key = str(pr?.['id']) ?? str(pr?.['name']);
-    const project = key ? b.world.findProject(key) : undefined;
-    if (!project || project.state !== 'wellFormed') {
-      throw new ApiError(404, 'ProjectDoesNotExistException', `TF200016: The following project does not exist: ${key ?? '(none)'}. Verify that the name of the project is correct and that the project exists on the specified Azure DevOps Server.`);
-    }
-    return { projectReference: { id: project.id, name: project.name }, name: str(ref?.['name']) ?? name, description: str(ref?.['description']) ?? description };
-  });
+  return raw.map((x) => b.projectReference(x, name, description));
 }
 
 function duplicate(b: Backend, name: string, refs: ProjectReferenceRef[], except?: string): void {

@@ -258,20 +258,7 @@ function projectReferences(b: Backend, body: Record<string, unknown>, groupName:
   if (!Array.isArray(raw) || raw.length === 0) {
     throw new ApiError(400, 'ArgumentException', 'Atleast one variable group project reference is required');
   }
-  return raw.map((x) => {
-    const ref = obj(x);
-    const pr = obj(ref?.['projectReference']);
-    const key = str(pr?.['id']) ?? str(pr?.['name']);
-    const project = key ? b.world.findProject(key) : undefined;
-    if (!project || project.state !== 'wellFormed') {
-      throw new ApiError(404, 'ProjectDoesNotExistException', `TF200016: The following project does not exist: ${key ?? '(none)'}. Verify that the name of the project is correct and that the project exists on the specified Azure DevOps Server.`);
-    }
-    return {
-      projectReference: { id: project.id, name: project.name },
-      name: str(ref?.['name']) ?? groupName,
-      description: str(ref?.['description']) ?? description,
-    };
-  });
+  return raw.map((x) => b.projectReference(x, groupName, description));
 }
 
 interface IncomingVariable {
