@@ -16,6 +16,20 @@ export const azureRegions: readonly string[] = [
   'westindia', 'westus', 'westus2', 'westus3',
 ];
 
+/**
+ * Regions where a user-assigned managed identity cannot have federated identity credentials, so the
+ * default pipeline identity (id-{prefix}-pipeline, federated with the service connection) cannot work.
+ * Source: Microsoft Entra, "Important considerations and restrictions for federated identity
+ * credentials", section "Unsupported regions (user-assigned managed identities)"
+ * (learn.microsoft.com/entra/workload-id/workload-identity-federation-considerations; MicrosoftDocs/
+ * entra-docs docs/workload-id/workload-identity-federation-considerations.md), December 2026.
+ * An app registration's credentials live in the tenant, not in a region: that mode is unaffected.
+ */
+export const noFederatedCredentialsOnManagedIdentity: Readonly<Record<string, string>> = {
+  malaysiasouth: 'Malaysia South',
+  newzealandnorth: 'New Zealand North',
+};
+
 /** "West Europe" -> "westeurope" (az accepts display names in some places, ARM wants names). */
 export function normalizeRegion(input: string): string {
   return input.toLowerCase().replace(/[\s_-]+/g, '');

@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { answerFields, answerKeys, flagName, howToSet, PAT_ENV, type AnswerKey } from './fields.js';
 import { answersSchema, type Answers } from './schema.js';
-import { azureRegions } from './regions.js';
+import { azureRegions, noFederatedCredentialsOnManagedIdentity } from './regions.js';
 import { namesFor } from './naming.js';
 import { UsageError } from '../engine/errors.js';
 import type { Ui } from '../ui/prompts.js';
@@ -203,6 +203,7 @@ function resolvePipelineIdentity(values: Partial<Record<AnswerKey, unknown>>, so
         `Drop --sp-name (env AZURE_MLOPS_SP_NAME), or use --pipeline-identity app-registration (env AZURE_MLOPS_PIPELINE_IDENTITY).`,
       );
     }
+    refuseRegionWithoutManagedIdentityFederation(values, sources);
     return;
   }
   if (values.pipelineIdentity !== undefined) return;
@@ -213,7 +214,18 @@ function resolvePipelineIdentity(values: Partial<Record<AnswerKey, unknown>>, so
   } else {
     values.pipelineIdentity = 'managed-identity';
     sources.pipelineIdentity = 'default';
+    refuseRegionWithoutManagedIdentityFederation(values, sources);
   }
+}
+
+/** The managed identity lives in --location; some regions cannot give it a federated credential. */
+function refuseRegionWithoutManagedIdentityFederation(values: Partial<Record<AnswerKey, unknown>>, sources: Partial<Record<AnswerKey, string>>): void {
+  const region = typeof values.location === 'string' ? noFederatedCredentialsOnManagedIdentity[values.location] : undefined;
+  if (!region) return;
+  throw new UsageError(
+    `--location ${String(values.location)} (${sources.location}): Microsoft Entra does not support federated identity credentials on user-assigned managed identities in ${region}, so the default pipeline identity (--pipeline-identity managed-identity, ${sources.pipelineIdentity}) cannot sign in from Azure Pipelines there.`,
+    `Use --pipeline-identity app-registration (env AZURE_MLOPS_PIPELINE_IDENTITY; needs the right to register applications), or another region with --location (env AZURE_MLOPS_LOCATION).`,
+  );
 }
 
 async function promptFor(key: AnswerKey, ui: Ui): Promise<unknown> {

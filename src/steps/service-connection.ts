@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { formatCommand } from '../adapters/process.js';
 import type { Endpoint } from '../adapters/devops.js';
-import { StepError } from '../engine/errors.js';
+import { StepError, UsageError } from '../engine/errors.js';
 import { createTracked, recordFound } from '../engine/ownership.js';
 import { defineStep, type CheckResult, type Context } from '../engine/types.js';
 import { deploymentValues } from './deployment-values.js';
@@ -30,8 +30,42 @@ function projectRef(ctx: Ctx): { id: string; name: string } {
   return { id: p.projectId ?? '<project id>', name: p.projectName ?? ctx.answers.get('project') };
 }
 
+/**
+ * The clouds an Azure DevOps `azurerm` connection knows, by the name `az cloud show` gives, with the
+ * resource manager URL Azure DevOps pairs with each. Source: Azure DevOps' own endpoint type
+ * definitions (GET {org}/_apis/serviceendpoint/types; the 7.1 example
+ * ../shared/azure-devops-rest-specs/serviceEndpoint/7.1/httpExamples/endpoints/ListEndpointTypes.json
+ * lists environment values AzureCloud, AzureChinaCloud, AzureUSGovernment — plus AzureGermanCloud,
+ * which Microsoft closed in 2021 — and maps each to its endpointUrl). az's cloud names are the same
+ * (azure-cli `azure/cli/core/cloud.py`: AZURE_PUBLIC_CLOUD 'AzureCloud', AZURE_CHINA_CLOUD
+ * 'AzureChinaCloud', AZURE_US_GOV_CLOUD 'AzureUSGovernment').
+ */
+export const DEVOPS_CLOUDS: Readonly<Record<string, string>> = {
+  AzureCloud: 'https://management.azure.com/',
+  AzureChinaCloud: 'https://management.chinacloudapi.cn/',
+  AzureUSGovernment: 'https://management.usgovcloudapi.net/',
+};
+
+export interface DevOpsCloud {
+  environment: string;
+  url: string;
+}
+
+/** The connection's cloud, from the active az cloud (the same `az cloud show` ARM calls use). */
+export async function devopsCloud(ctx: Pick<Context, 'arm'>): Promise<DevOpsCloud> {
+  const { cloud } = await ctx.arm.endpoint();
+  const url = DEVOPS_CLOUDS[cloud];
+  if (!url) {
+    throw new UsageError(
+      `az is set to the cloud '${cloud}', which an Azure DevOps Azure Resource Manager service connection cannot target (it knows ${Object.keys(DEVOPS_CLOUDS).join(', ')}).`,
+      `Switch az to one of them (az cloud set --name AzureCloud, then az login), or create the service connection by hand in Project settings > Service connections.`,
+    );
+  }
+  return { environment: cloud, url };
+}
+
 /** The endpoint as it should be (without the secret, which is added only when sending). */
-export function desiredEndpoint(ctx: Ctx): Record<string, unknown> {
+export function desiredEndpoint(ctx: Ctx, cloud: DevOpsCloud): Record<string, unknown> {
   const v = deploymentValues(ctx);
   const id = pipelineIdentity(ctx);
   const federated = ctx.answers.get('auth') === 'federated';
@@ -40,7 +74,7 @@ export function desiredEndpoint(ctx: Ctx): Record<string, unknown> {
   return {
     name,
     type: 'azurerm',
-    url: 'https://management.azure.com/',
+    url: cloud.url,
     description: `Azure ML workspace ${v.workspace} (created by azure-mlops)`,
     owner: 'library',
     isShared: false,
@@ -51,7 +85,7 @@ export function desiredEndpoint(ctx: Ctx): Record<string, unknown> {
         : { tenantid: id.tenantId ?? v.tenantId, serviceprincipalid: id.appId ?? '<client id>', authenticationType: 'spnKey' },
     },
     data: {
-      environment: 'AzureCloud',
+      environment: cloud.environment,
       scopeLevel: 'AzureMLWorkspace',
       subscriptionId: v.subscriptionId,
       subscriptionName: v.subscriptionName,
@@ -73,7 +107,7 @@ export function endpointDrift(existing: Endpoint, want: Record<string, unknown>)
   for (const k of ['tenantid', 'serviceprincipalid']) {
     if ((existing.authorization?.parameters?.[k] ?? '').toLowerCase() !== (w.authorization.parameters[k] ?? '').toLowerCase()) out.push(`${k}`);
   }
-  for (const k of ['scopeLevel', 'subscriptionId', 'resourceGroupName', 'mlWorkspaceName', 'mlWorkspaceLocation']) {
+  for (const k of ['environment', 'scopeLevel', 'subscriptionId', 'resourceGroupName', 'mlWorkspaceName', 'mlWorkspaceLocation']) {
     if ((existing.data?.[k] ?? '').toLowerCase() !== (w.data[k] ?? '').toLowerCase()) out.push(`${k} ${existing.data?.[k] ?? '(none)'} (want ${w.data[k]})`);
   }
   return out;
@@ -141,7 +175,7 @@ export const serviceConnectionStep = defineStep<'devops' | 'answers' | 'state' |
     const project = ctx.answers.get('project');
     const existing = await ctx.devops.findEndpoint(project, name);
     if (!existing) return { status: 'missing', summary: `no service connection '${name}' in '${project}'` };
-    const drift = endpointDrift(existing, desiredEndpoint(ctx));
+    const drift = endpointDrift(existing, desiredEndpoint(ctx, await devopsCloud(ctx)));
     if (drift.length) return { status: 'missing', summary: `'${name}' points elsewhere: ${drift.join(', ')}` };
     if (ctx.answers.get('auth') === 'federated') {
       const { issuer, subject } = wif(existing);
@@ -155,9 +189,9 @@ export const serviceConnectionStep = defineStep<'devops' | 'answers' | 'state' |
     return { status: 'ok', summary: `'${name}' → ${deploymentValues(ctx).workspace} (${existing.authorization?.scheme})`, record: { endpointId: existing.id } };
   },
   async plan(ctx, found) {
-    const want = desiredEndpoint(ctx) as { authorization: { scheme: string }; data: Record<string, string> };
+    const want = desiredEndpoint(ctx, await devopsCloud(ctx)) as { authorization: { scheme: string }; data: Record<string, string> };
     const name = ctx.answers.get('serviceConnection');
-    const details = [`scheme ${want.authorization.scheme}, scope AzureMLWorkspace`, ...Object.entries(want.data).filter(([k]) => /Name|Id|Location/.test(k)).map(([k, v]) => `${k} = ${v}`)];
+    const details = [`scheme ${want.authorization.scheme}, scope AzureMLWorkspace`, ...Object.entries(want.data).filter(([k]) => /Name|Id|Location|environment/.test(k)).map(([k, v]) => `${k} = ${v}`)];
     const changes = [{ action: /points elsewhere/.test(found.summary) ? ('update' as const) : ('create' as const), what: `service connection '${name}' (type azurerm)`, details }];
     if (ctx.answers.get('auth') === 'federated') {
       const identity = pipelineIdentity(ctx);
@@ -179,7 +213,7 @@ export const serviceConnectionStep = defineStep<'devops' | 'answers' | 'state' |
         'service-connection',
       );
     }
-    const body = desiredEndpoint(ctx) as { authorization: { parameters: Record<string, string> } } & Record<string, unknown>;
+    const body = desiredEndpoint(ctx, await devopsCloud(ctx)) as { authorization: { parameters: Record<string, string> } } & Record<string, unknown>;
     // The secret goes into the request body only (HTTPS), never into state or logs.
     if (ctx.answers.get('auth') === 'secret') body.authorization.parameters.serviceprincipalkey = await ensureClientSecret(ctx, identity.appId);
     const existing = await ctx.devops.findEndpoint(project, name);

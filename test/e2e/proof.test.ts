@@ -124,6 +124,8 @@ describe('bad input is refused before anything is created (exit 2, flag and env 
     ['SSH key that is garbage', (w) => { writeFileSync(join(w.root, 'g.pub'), 'not a key\n'); return ['--ssh-key', join(w.root, 'g.pub')]; }, /--ssh-key/, 'AZURE_MLOPS_SSH_KEY'],
     ['unreadable config file', (w) => ['--config', join(w.root, 'nope.json')], /Cannot read the config file/, 'AZURE_MLOPS_CONFIG'],
     ['unknown flag', () => ['--prefx', 'abc'], /unknown option '--prefx'/, ''],
+    // Entra: no federated credentials on user-assigned managed identities in New Zealand North.
+    ['managed identity where it cannot federate', () => ['--location', 'newzealandnorth'], /federated identity credentials on user-assigned managed identities in New Zealand North[\s\S]*--pipeline-identity app-registration/, 'AZURE_MLOPS_PIPELINE_IDENTITY'],
   ];
   it.each(cases)('%s', async (_name, extra, message, envVar) => {
     const w = await world();

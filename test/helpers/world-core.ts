@@ -43,7 +43,7 @@ export interface World {
  * script on the VM (an ARM run command) brings the agents online in the fake pool when — and only
  * when — the run command carried the right PAT.
  */
-export async function startWorld(opts: { az?: Record<string, unknown>; arm?: Partial<FakeArmWorld>; devops?: FakeDevOpsOptions; env?: Record<string, string> } = {}): Promise<World> {
+export async function startWorld(opts: { az?: Record<string, unknown>; arm?: Partial<FakeArmWorld>; devops?: FakeDevOpsOptions; env?: Record<string, string>; /** The name `az cloud show` answers (its endpoints stay the fake ARM's). */ cloud?: string } = {}): Promise<World> {
   const w = tempWorld('aml-world-');
   makeKey(join(w.home, '.ssh'), 'id_ed25519');
   const arm = await FakeArm.start(opts.arm);
@@ -66,7 +66,7 @@ export async function startWorld(opts: { az?: Record<string, unknown>; arm?: Par
     }
     return { exitCode: 0, output: `registered ${p.AZP_AGENTS} agents` };
   };
-  const az = new FakeAz({ cloud: arm.cloud(), nextSecret: CLIENT_SECRET, ...opts.az });
+  const az = new FakeAz({ cloud: arm.cloud(opts.cloud), nextSecret: CLIENT_SECRET, ...opts.az });
   const env = baseEnv(w.home, { ...az.env(), ...terraformShimEnv(w.root), NODE_EXTRA_CA_CERTS: testCert().certFile, AZURE_DEVOPS_EXT_PAT: PAT, ...opts.env });
   env.PATH = `${TF_SHIM_BIN}:${env.PATH}`;
   const flags = { prefix: PREFIX, location: 'westeurope', org: devops.orgUrl, project: 'mlops', terraformDir: FIXTURE_MODULE };

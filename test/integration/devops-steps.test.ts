@@ -139,6 +139,40 @@ describe('Azure DevOps steps against the fake server (real azure-devops-node-api
     if (kind === 'managed-identity') expect(w.az.calls().filter((c) => c.argv[0] === 'ad' || c.argv[0] === 'rest')).toEqual([]);
   });
 
+  it.each([
+    ['AzureUSGovernment', 'https://management.usgovcloudapi.net/'],
+    ['AzureChinaCloud', 'https://management.chinacloudapi.cn/'],
+    ['AzureCloud', 'https://management.azure.com/'],
+  ])('the connection targets the az cloud: %s', async (cloud, url) => {
+    const w = await world({ cloud });
+    const { ctx } = await worldContext(w);
+    await runSteps(only('tools', 'azure-login', 'service-principal'), ctx, 'apply');
+    await seedAzure(ctx, w);
+    await runSteps(only(...DEVOPS, 'service-connection'), ctx, 'apply');
+    const ep = w.devops.world.endpoints.find((x) => x.name === 'AzureMLWorkspace')!;
+    expect(ep.data?.environment).toBe(cloud);
+    expect(ep.url).toBe(url);
+    // A connection left on another cloud is drift, repaired in place.
+    ep.data!.environment = cloud === 'AzureCloud' ? 'AzureUSGovernment' : 'AzureCloud';
+    const { ctx: c2 } = await worldContext(w);
+    const r = await runSteps(only('devops-project', 'service-connection'), c2, 'apply');
+    expect(r.steps.map((s) => s.outcome)).toEqual(['already', 'done']);
+    expect(w.devops.world.endpoints.find((x) => x.name === 'AzureMLWorkspace')!.data?.environment).toBe(cloud);
+  });
+
+  it('a cloud Azure DevOps cannot target is refused before anything is created', async () => {
+    const w = await world({ cloud: 'AzureStackHub' });
+    const { ctx } = await worldContext(w);
+    await runSteps(only('tools', 'azure-login', 'service-principal'), ctx, 'apply');
+    await seedAzure(ctx, w);
+    const before = w.devops.mutating().length;
+    const e = await runSteps(only(...DEVOPS, 'service-connection'), ctx, 'apply').then(() => undefined, (x: unknown) => x as Error & { exitCode?: number; fix?: string });
+    expect(e?.message).toMatch(/cloud 'AzureStackHub'.*AzureCloud, AzureChinaCloud, AzureUSGovernment/);
+    expect(e?.exitCode).toBe(2);
+    expect(e?.fix).toMatch(/az cloud set/);
+    expect(w.devops.mutating().length).toBe(before);
+  });
+
   it('--auth secret: scheme ServicePrincipal, the secret reaches the service only in the request body', async () => {
     const w = await world();
     const { ctx, io } = await worldContext(w, { auth: 'secret' });

@@ -77,6 +77,30 @@ describe('answer resolution: flag > env > config file > saved state > default', 
     expect(e2.fix).toContain('AZURE_MLOPS_PIPELINE_IDENTITY');
   });
 
+  it.each([
+    ['newzealandnorth', {}, 'New Zealand North'],
+    ['malaysiasouth', { AZURE_MLOPS_ALLOW_ANY_REGION: '1' }, 'Malaysia South'],
+  ])('the default managed identity is refused in %s (no federated credentials there), naming the alternative', async (location, env, region) => {
+    const before = process.env.AZURE_MLOPS_ALLOW_ANY_REGION;
+    Object.assign(process.env, env);
+    try {
+      const e = await usageError(resolve({ flags: { location } }));
+      expect(e.message).toContain(region);
+      expect(e.message).toContain('--location');
+      expect(e.fix).toContain('--pipeline-identity app-registration');
+      expect(e.fix).toContain('AZURE_MLOPS_PIPELINE_IDENTITY');
+      expect(e.fix).toContain('AZURE_MLOPS_LOCATION');
+      // An app registration's credentials are not regional: that mode is accepted there.
+      const a = await resolve({ flags: { location, pipelineIdentity: 'app-registration' } });
+      expect(a.get('pipelineIdentity')).toBe('app-registration');
+      // So is --auth secret, which implies an app registration.
+      expect((await resolve({ flags: { location, auth: 'secret' } })).get('pipelineIdentity')).toBe('app-registration');
+    } finally {
+      if (before === undefined) delete process.env.AZURE_MLOPS_ALLOW_ANY_REGION;
+      else process.env.AZURE_MLOPS_ALLOW_ANY_REGION = before;
+    }
+  });
+
   it('derives the pipeline identity name from the prefix', async () => {
     expect((await resolve({ flags: { prefix: 'abc' } })).get('spName')).toBe('azure-mlops-abc-pipeline');
     expect((await resolve({ flags: { prefix: 'abc', spName: 'mine' } })).get('spName')).toBe('mine');
