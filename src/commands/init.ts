@@ -7,6 +7,10 @@ import type { AnswerKey } from '../config/fields.js';
 import { buildSteps } from '../steps/index.js';
 import { runAndFollow, type RunOutcome } from '../steps/pipeline.js';
 import { StepError } from '../engine/errors.js';
+import type { Context } from '../engine/types.js';
+import { namesFor } from '../config/naming.js';
+import { deploymentValues } from '../steps/deployment-values.js';
+import { renderSummary, summaryLinks, type InitSummary } from '../ui/summary.js';
 
 /** Answers `init` cannot run without (the rest have defaults or are discovered). */
 export const INIT_REQUIRED: readonly AnswerKey[] = ['prefix', 'location', 'org', 'project'];
@@ -26,7 +30,8 @@ export interface InitOptions extends GlobalOptions {
  * `azure-mlops init` (and `plan` = `init --dry-run`): walks every step of the README.
  * A dry run changes nothing, not even the state dir.
  */
-export async function runInit(opts: InitOptions, base: Base, signal: AbortSignal): Promise<RunReport & { run?: RunOutcome }> {
+export async function runInit(opts: InitOptions, base: Base, signal: AbortSignal): Promise<RunReport & { run?: RunOutcome; summary?: InitSummary }> {
+  const started = Date.now();
   const ctx = await createContext(base, opts, { flags: opts.answers, required: INIT_REQUIRED, signal });
   const mode = opts.dryRun ? 'dry-run' : 'apply';
   if (mode === 'apply') {
@@ -38,11 +43,49 @@ export async function runInit(opts: InitOptions, base: Base, signal: AbortSignal
   ctx.log.info(ctx.log.c.bold(`azure-mlops ${opts.dryRun ? 'plan' : 'init'}`) + ctx.log.c.dim(` — prefix ${ctx.answers.get('prefix')}, ${ctx.answers.get('location')}, ${ctx.answers.get('org')}/${ctx.answers.get('project')}`));
   try {
     const report = await runSteps(buildSteps({ pushTo: opts.pushTo, purgeDeleted: opts.purgeDeleted }), ctx, mode);
-    if (mode === 'dry-run' || !opts.run) return report;
-    const run = await runAndFollow(ctx, { wait: opts.wait !== false });
-    if (run.result === 'failed') throw new StepError(`The pipeline run failed: ${run.url}`, 'Open the run, fix the failing stage, and queue it again.', 'pipeline');
-    return { ...report, run };
+    if (mode === 'dry-run') return report;
+    let run: RunOutcome | undefined;
+    if (opts.run) {
+      run = await runAndFollow(ctx, { wait: opts.wait !== false });
+      if (run.result === 'failed') throw new StepError(`The pipeline run failed: ${run.url}`, 'Open the run, fix the failing stage, and queue it again.', 'pipeline');
+    }
+    const summary = await buildSummary(ctx, report, run, Date.now() - started);
+    for (const line of renderSummary(summary, ctx.log.c)) ctx.log.info(line);
+    return { ...report, ...(run ? { run } : {}), summary };
   } finally {
     ctx.ui.dispose();
   }
+}
+
+/** What init made and where to see it (links need only what the state already holds). */
+async function buildSummary(ctx: Context, report: RunReport, run: RunOutcome | undefined, durationMs: number): Promise<InitSummary> {
+  const v = deploymentValues(ctx);
+  const names = namesFor(ctx.answers.get('prefix'));
+  const outputs = ctx.state.data.outputs as Record<string, unknown>;
+  const cloud = await ctx.arm.endpoint().then((e) => e.cloud, () => undefined);
+  const str = (k: string) => (typeof outputs[k] === 'string' && outputs[k] ? (outputs[k] as string) : undefined);
+  const next = [
+    ...(run ? [] : ['azure-mlops init --run      queue the pipeline: train, evaluate, register if better, deploy, smoke-test']),
+    'azure-mlops doctor         check everything, with the fix for any gap',
+    'azure-mlops destroy        remove what init created (asks first)',
+  ];
+  return {
+    version: ctx.run.toolVersion,
+    durationMs,
+    created: report.steps.filter((s) => s.outcome === 'done').map((s) => s.id),
+    found: report.steps.filter((s) => s.outcome === 'already').map((s) => s.id),
+    links: summaryLinks({
+      org: ctx.answers.get('org'),
+      project: ctx.answers.get('project'),
+      pipelineId: ctx.state.stepData<{ pipelineId: number }>('pipeline').pipelineId,
+      runUrl: run?.url,
+      cloud,
+      subscriptionId: v.applied || ctx.state.stepData<{ subscriptionId: string }>('azure-login').subscriptionId ? v.subscriptionId : undefined,
+      tenantId: v.tenantId.startsWith('<') ? undefined : v.tenantId,
+      resourceGroups: v.applied ? [v.resourceGroup, str('devops_resource_group_name') ?? names.devopsResourceGroup] : [],
+      workspace: v.applied ? { resourceGroup: v.resourceGroup, name: v.workspace } : undefined,
+    }),
+    next,
+    outputs,
+  };
 }

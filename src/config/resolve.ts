@@ -31,6 +31,12 @@ export class AnswerSet {
     return this.values[key] as Answers[K] | undefined;
   }
 
+  /** An answer a person gave during the run (a step's prepare(), e.g. the subscription picked from a list). */
+  choose<K extends AnswerKey>(key: K, value: Answers[K]): void {
+    (this.values as Record<string, unknown>)[key] = value;
+    this.sources[key] = 'prompt';
+  }
+
   has(key: AnswerKey): boolean {
     return this.values[key] !== undefined;
   }

@@ -4,13 +4,18 @@ import { renderChanges } from '../ui/plan.js';
 import { symbols } from '../ui/colors.js';
 
 /**
- * Runs the ordered steps: check -> plan -> (dry-run: print) -> confirm -> apply -> check again.
+ * Runs the ordered steps: questions -> survey -> one plan -> one confirmation -> apply -> check again.
  *
- * Phase 1 (survey) checks every step in dependency order; a step whose dependency is not done yet
- * is "pending" (doctor: skipped, with the reason), and every step still to do gets a plan — so the
- * whole plan is known, and input problems surface, before anything is created.
+ * Phase 0 (questions, interactive only): each step's prepare() asks what only a person can answer
+ * (the subscription, the PAT) before any work starts, one question at a time.
+ * Phase 1 (survey, read-only) checks every step, concurrently along the dependencies. A step whose
+ * dependency is not done is checked too when that dependency anticipated its facts (switching az's
+ * subscription changes nothing the later checks read); otherwise it is "pending". Every step still
+ * to do gets a plan, so the whole plan is known, and input problems surface, before anything is
+ * created. The plan is printed once, with a one-line summary, and confirmed once (--yes: not asked).
  * Phase 2 (apply) walks the dependency graph, running independent steps concurrently (DevOps work
- * proceeds while terraform applies); prompts are serialised by the UI.
+ * proceeds while terraform applies). The only question asked after this point is terraform's own,
+ * once its real plan is known; it is a barrier: no other step runs or prints while it is open.
  */
 
 export type StepOutcome = 'done' | 'already' | 'planned' | 'pending' | 'failed' | 'not-run';
@@ -28,9 +33,17 @@ export interface StepReport {
   waitingFor?: StepId[];
 }
 
+export interface PlanTally {
+  create: number;
+  change: number;
+  destroy: number;
+}
+
 export interface RunReport {
   ok: boolean;
   dryRun: boolean;
+  /** What the plan counted (terraform's own resources come with its plan, in the apply). */
+  tally: PlanTally;
   steps: StepReport[];
 }
 
@@ -45,20 +58,45 @@ function errorText(e: unknown): { error: string; fix?: string } {
   return { error: e instanceof Error ? e.message : String(e) };
 }
 
+/** The plan's counts, in terraform's manner. */
+export function tallyChanges(changes: readonly Change[]): PlanTally {
+  const t: PlanTally = { create: 0, change: 0, destroy: 0 };
+  for (const c of changes) {
+    if (c.action === 'create' || c.action === 'install') t.create++;
+    else if (c.action === 'update' || c.action === 'set') t.change++;
+    else if (c.action === 'delete') t.destroy++;
+  }
+  return t;
+}
+
+/** Steps whose apply creates Azure resources: the confirmation then defaults to No (terraform, azd). */
+const CREATES_AZURE: readonly StepId[] = ['terraform', 'terraform-backend'];
+
 export async function runSteps(steps: readonly Step[], ctx: Context, mode: Mode): Promise<RunReport> {
   const { log } = ctx;
-  const byId = new Map(steps.map((s) => [s.id, s]));
   const reports = new Map<StepId, StepReport>(steps.map((s) => [s.id, { id: s.id, title: s.title, outcome: 'not-run', changes: [] }]));
+  const all = () => [...reports.values()];
+
+  // ---- Phase 0: questions, before any work ------------------------------------------------
+  if (ctx.ui.interactive) for (const step of steps) await step.prepare?.(ctx);
 
   // ---- Phase 1: survey (read-only) -------------------------------------------------------
   const surveyed = await walk(steps, async (step, depsOk, waitingFor) => {
     const rep = reports.get(step.id)!;
     rep.waitingFor = waitingFor;
+    let ready = false;
     if (depsOk) {
       rep.check = await ctx.ui.task(`checking ${step.title}`, () => step.check(ctx));
       if (isSatisfied(rep.check)) {
         rep.outcome = 'already';
+        // Its facts (the subscription, the project id, ...) serve the later checks and plans now;
+        // they reach the state file only when a run applies (dry runs write nothing).
+        if (rep.check.record) ctx.state.anticipate(step.id, rep.check.record);
         return true;
+      }
+      if (rep.check.anticipated) {
+        ctx.state.anticipate(step.id, rep.check.anticipated);
+        ready = true;
       }
     } else {
       rep.outcome = 'pending';
@@ -66,28 +104,33 @@ export async function runSteps(steps: readonly Step[], ctx: Context, mode: Mode)
     // A plan for everything not done: plan() may refuse (UsageError) when input is missing.
     rep.changes = await step.plan(ctx, rep.check ?? { status: 'skipped', summary: 'waits for an earlier step' });
     if (rep.outcome !== 'pending') rep.outcome = 'planned';
-    return false;
+    return ready;
   });
   if (surveyed.error) throw surveyed.error;
 
-  for (const s of steps) printSurveyLine(ctx, reports.get(s.id)!);
+  const todo = steps.filter((s) => reports.get(s.id)!.outcome !== 'already');
+  const tally = tallyChanges(todo.flatMap((s) => reports.get(s.id)!.changes));
+  printPlan(ctx, steps.map((s) => reports.get(s.id)!), tally);
 
   if (mode === 'dry-run') {
     log.info('');
-    log.info(ctx.log.c.bold('Dry run: nothing was changed.') + ' Run `azure-mlops init` to apply the plan above.');
-    return { ok: true, dryRun: true, steps: [...reports.values()] };
+    log.info(ctx.log.c.bold('Dry run: nothing was changed.') + ' Run `azure-mlops init` to apply this plan.');
+    return { ok: true, dryRun: true, tally, steps: all() };
   }
 
-  // ---- Phase 2: apply --------------------------------------------------------------------
-  const todo = steps.filter((s) => reports.get(s.id)!.outcome !== 'already');
+  // ---- Phase 2: one confirmation, then apply ---------------------------------------------
   for (const s of steps) if (reports.get(s.id)!.outcome === 'already') await markDone(ctx, s.id, reports.get(s.id)!.check!);
   if (todo.length === 0) {
     log.success('Everything is already set up; nothing to do.');
-    return { ok: true, dryRun: false, steps: [...reports.values()] };
+    return { ok: true, dryRun: false, tally, steps: all() };
   }
+  const slow = todo.some((s) => s.id === 'terraform') && !ctx.state.stepData<{ appliedAt: string }>('terraform').appliedAt;
+  if (slow) log.info(ctx.log.c.dim('Creating AKS and installing the Azure ML extension take 15–25 minutes; the Azure DevOps steps run meanwhile.'));
+  await confirmPlan(ctx, tally, todo.some((s) => CREATES_AZURE.includes(s.id)));
+  ctx.ui.workStarted = true;
   await ctx.state.setAnswers(ctx.answers.toRecord());
 
-  const applied = await walk(steps, async (step) => {
+  const applied = await walkWithBarrier(ctx, steps, async (step) => {
     const rep = reports.get(step.id)!;
     if (rep.outcome === 'already') return true;
     if (ctx.signal.aborted) throw new CancelledError();
@@ -104,11 +147,7 @@ export async function runSteps(steps: readonly Step[], ctx: Context, mode: Mode)
         }
         rep.changes = await step.plan(ctx, rep.check);
         log.step(`${ctx.log.c.bold(step.title)}: ${rep.check.summary}`);
-        for (const line of renderChanges(rep.changes, ctx.log.c)) log.info(line);
-      }
-      if (!ctx.run.yes && rep.changes.some((c) => c.action !== 'manual' && c.confirm !== false)) {
-        const go = await ctx.ui.confirm(`${step.title}: apply ${rep.changes.length === 1 ? 'this change' : `these ${rep.changes.length} changes`}?`);
-        if (!go) throw new CancelledError(`Stopped before "${step.title}"; nothing of it was changed.`, 'Run `azure-mlops init` again when ready; finished steps are kept.');
+        for (const line of renderChanges(rep.changes, ctx.log.c, { compact: true })) log.info(line);
       }
       await step.apply(ctx, rep.changes);
       const after = await step.check(ctx);
@@ -132,10 +171,26 @@ export async function runSteps(steps: readonly Step[], ctx: Context, mode: Mode)
   if (applied.error) {
     const e = applied.error;
     if (e instanceof CliError) throw e;
-    const failed = [...reports.values()].find((r) => r.outcome === 'failed');
+    const failed = all().find((r) => r.outcome === 'failed');
     throw new StepError(`${failed?.title ?? 'a step'} failed: ${e instanceof Error ? e.message : String(e)}`, undefined, failed?.id, { cause: e });
   }
-  return { ok: true, dryRun: false, steps: [...reports.values()] };
+  return { ok: true, dryRun: false, tally, steps: all() };
+}
+
+/**
+ * The one question of a run (terraform may ask a second, with its real plan). Declining, or Ctrl-C,
+ * is a CancelledError (exit 130) before anything was created. Non-interactive runs need --yes.
+ */
+async function confirmPlan(ctx: Context, tally: PlanTally, createsAzure: boolean): Promise<void> {
+  if (ctx.run.yes) return;
+  const counted = `${tally.create} to create, ${tally.change} to change, ${tally.destroy} to destroy`;
+  if (!ctx.ui.interactive) {
+    throw new UsageError(`Not applying the plan above (${counted}): this run is non-interactive and --yes was not given.`, 'Review the plan, then re-run with --yes (CI) or in a terminal to be asked.');
+  }
+  ctx.log.info('');
+  // Terraform and azd: creating Azure resources is never the default answer.
+  const go = await ctx.ui.confirm(`Apply this plan (${counted}${createsAzure ? ', then terraform shows its resources' : ''})?`, !createsAzure);
+  if (!go) throw new CancelledError('Stopped: you declined the plan. Nothing was created or changed.', 'Run `azure-mlops init` again when ready.');
 }
 
 async function markDone(ctx: Context, id: StepId, check: CheckResult): Promise<void> {
@@ -143,15 +198,74 @@ async function markDone(ctx: Context, id: StepId, check: CheckResult): Promise<v
   await ctx.state.markStep(id, 'done', check.summary);
 }
 
-function printSurveyLine(ctx: Context, rep: StepReport): void {
+/** The one plan: a summary line, what is already there, then what will be done, grouped by step. */
+function printPlan(ctx: Context, reps: StepReport[], tally: PlanTally): void {
   const { c } = ctx.log;
-  if (rep.outcome === 'already') {
-    ctx.log.info(`${c.green(symbols.ok)} ${rep.title}: ${rep.check?.summary ?? 'done'}${rep.check?.status === 'warning' ? c.yellow(` (${rep.check.fix ?? 'warning'})`) : ''}`);
-    return;
+  const done = reps.filter((r) => r.outcome === 'already');
+  const todo = reps.filter((r) => r.outcome !== 'already');
+  const head = todo.length === 0
+    ? 'Plan: nothing to do; everything is in place.'
+    : `Plan: ${c.green(`${tally.create} to create`)}, ${c.yellow(`${tally.change} to change`)}, ${c.red(`${tally.destroy} to destroy`)} in Azure and Azure DevOps${todo.some((r) => r.id === 'terraform') ? ' (terraform shows its own resources before it applies them)' : ''}.`;
+  ctx.log.info('');
+  ctx.log.info(c.bold(head));
+  if (done.length) {
+    ctx.log.info('');
+    ctx.log.info(c.bold('In place:'));
+    for (const r of done) ctx.log.info(`  ${c.green(symbols.ok)} ${r.title}: ${r.check?.summary ?? 'done'}${r.check?.status === 'warning' ? c.yellow(` (${r.check.fix ?? 'warning'})`) : ''}`);
   }
-  const head = rep.outcome === 'pending' ? c.dim(`${symbols.skipped} ${rep.title}: after ${(rep.waitingFor ?? []).join(', ')}`) : `${c.cyan(symbols.arrow)} ${c.bold(rep.title)}: ${rep.check?.summary ?? ''}`;
-  ctx.log.info(head);
-  for (const line of renderChanges(rep.changes, c)) ctx.log.info(line);
+  if (todo.length) {
+    ctx.log.info('');
+    ctx.log.info(c.bold('To do:'));
+    for (const r of todo) {
+      const head = r.outcome === 'pending' ? `${c.cyan(symbols.arrow)} ${c.bold(r.title)} ${c.dim(`(after ${(r.waitingFor ?? []).join(', ')})`)}` : `${c.cyan(symbols.arrow)} ${c.bold(r.title)}: ${r.check?.summary ?? ''}`;
+      ctx.log.info(`  ${head}`);
+      for (const line of renderChanges(r.changes, c)) ctx.log.info(line);
+    }
+  }
+}
+
+/**
+ * walk() for the apply phase, with the UI's question barrier: while a step asks (terraform's own
+ * question), no other step starts, and the question waits until the running ones have finished.
+ */
+async function walkWithBarrier(ctx: Context, steps: readonly Step[], fn: (step: Step) => Promise<boolean>): ReturnType<typeof walk> {
+  let running = 0;
+  let asking = 0;
+  let gate: Promise<void> | undefined;
+  let open: (() => void) | undefined;
+  const idle: Array<() => void> = [];
+  const settle = () => {
+    if (running - asking <= 0) for (const f of idle.splice(0)) f();
+  };
+  ctx.ui.barrier = async () => {
+    asking++;
+    gate ??= new Promise<void>((r) => (open = r));
+    await new Promise<void>((r) => {
+      idle.push(r);
+      settle();
+    });
+    return () => {
+      asking--;
+      if (asking === 0) {
+        open?.();
+        gate = undefined;
+      }
+    };
+  };
+  try {
+    return await walk(steps, async (step) => {
+      while (gate) await gate;
+      running++;
+      try {
+        return await fn(step);
+      } finally {
+        running--;
+        settle();
+      }
+    });
+  } finally {
+    ctx.ui.barrier = undefined;
+  }
 }
 
 /**

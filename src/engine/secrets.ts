@@ -61,7 +61,7 @@ export class Secrets {
       return value;
     }
     if (this.opts.ui.interactive) {
-      const value = (await this.opts.ui.password(`Azure DevOps personal access token (for ${why})`)).trim();
+      const value = (await this.opts.ui.password(`Azure DevOps PAT for ${why} (input hidden):`)).trim();
       if (!value) throw new UsageError('No personal access token entered.', `Set ${PAT_ENV} or use --pat-stdin.`);
       this.setPat(value);
       return value;

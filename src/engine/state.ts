@@ -93,10 +93,18 @@ export class StateStore {
   }
 
   stepData<T extends Record<string, unknown>>(step: string): Partial<T> {
-    return (this.state.data[step] ?? {}) as Partial<T>;
+    return { ...(this.state.data[step] ?? {}), ...(this.anticipated[step] ?? {}) } as Partial<T>;
+  }
+
+  /** Facts a step will have once applied (CheckResult.anticipated): memory only, until it is applied. */
+  private anticipated: Record<string, Record<string, unknown>> = {};
+
+  anticipate(step: string, values: Record<string, unknown>): void {
+    this.anticipated[step] = { ...values };
   }
 
   async setStepData(step: string, values: Record<string, unknown>): Promise<void> {
+    delete this.anticipated[step];
     this.state.data[step] = { ...(this.state.data[step] ?? {}), ...values };
     await this.save();
   }

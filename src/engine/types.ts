@@ -40,6 +40,13 @@ export interface CheckResult {
   details?: string[];
   /** Non-secret facts the engine saves as this step's state data when the step is satisfied. */
   record?: Record<string, unknown>;
+  /**
+   * Not done yet, but what the step's state data will be once applied is already known, and
+   * applying it changes nothing its dependents' checks read (e.g. the subscription to switch az to).
+   * The survey then checks the dependents against these facts instead of leaving them pending, so
+   * the one plan is complete. Never written to the state file by the survey.
+   */
+  anticipated?: Record<string, unknown>;
 }
 
 export type ChangeAction = 'create' | 'update' | 'delete' | 'run' | 'set' | 'install' | 'manual';
@@ -103,6 +110,12 @@ export interface Step<C = Context> {
   id: StepId;
   title: string;
   dependsOn: readonly StepId[];
+  /**
+   * Questions before any work (interactive runs only, in step order, one at a time): an answer
+   * only a person can give (which subscription), or a credential. Never changes anything outside
+   * this machine's az sign-in; doctor never calls it.
+   */
+  prepare?(ctx: C): Promise<void>;
   check(ctx: C): Promise<CheckResult>;
   plan(ctx: C, found: CheckResult): Promise<Change[]>;
   apply(ctx: C, changes: Change[]): Promise<void>;

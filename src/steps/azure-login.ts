@@ -39,18 +39,41 @@ export const azureLoginStep = defineStep<'az' | 'answers' | 'state' | 'ui' | 'lo
   id: 'azure-login',
   title: 'Azure sign-in and subscription',
   dependsOn: ['tools'],
+  /** Before any work: sign in when needed (az login is the user's own), then pick the subscription. */
+  async prepare(ctx) {
+    let acc = await currentAccount(ctx);
+    if (!acc) {
+      ctx.log.info(`Not signed in to Azure: running ${ctx.log.c.bold('az login')} first (nothing is created before you confirm the plan).`);
+      await ctx.az.login();
+      acc = await currentAccount(ctx);
+      if (!acc) throw new StepError('Still not signed in to Azure after `az login`.', LOGIN_FIX, 'azure-login');
+    }
+    if (wanted(ctx)) return;
+    const enabled = (await ctx.az.accounts()).filter((a) => a.state === 'Enabled' || a.state === undefined);
+    if (enabled.length < 2) return;
+    const chosen = await ctx.ui.select(
+      `Azure subscription (${howToSet('subscription')} next time)`,
+      enabled.map((a) => ({ name: `${a.name} (${a.id})`, value: a.id })),
+      enabled.some((a) => a.id === acc.id) ? acc.id : enabled[0]!.id,
+    );
+    ctx.answers.choose('subscription', chosen);
+  },
   async check(ctx): Promise<CheckResult> {
     const acc = await currentAccount(ctx);
     if (!acc) return { status: 'missing', summary: 'not signed in to Azure', fix: LOGIN_FIX };
     const want = wanted(ctx);
     if (want && !matches(acc, want)) {
-      return { status: 'missing', summary: `az is on subscription ${describe(acc)}, this deployment uses ${want}`, fix: `az account set --subscription ${want}` };
+      // Switching az's default is all that is left: later checks read the subscription from these facts.
+      const target = (await ctx.az.accounts()).find((a) => matches(a, want));
+      return {
+        status: 'missing',
+        summary: `az is on subscription ${describe(acc)}, this deployment uses ${target ? describe(target) : want}`,
+        fix: `az account set --subscription ${want}`,
+        ...(target && (target.state ?? 'Enabled') === 'Enabled' ? { anticipated: { subscriptionId: target.id, subscriptionName: target.name, tenantId: target.tenantId } } : {}),
+      };
     }
     if (acc.state && acc.state !== 'Enabled') {
       return { status: 'missing', summary: `subscription ${describe(acc)} is ${acc.state}`, fix: 'Use an enabled subscription (--subscription) or re-enable it in the Azure portal.' };
-    }
-    if (!want && ctx.ui.interactive && (await ctx.az.accounts()).filter((a) => a.state === 'Enabled').length > 1) {
-      return { status: 'missing', summary: `signed in; choose the subscription (current: ${describe(acc)})`, fix: `pass ${howToSet('subscription')}` };
     }
     return { status: 'ok', summary: describe(acc), record: { subscriptionId: acc.id, subscriptionName: acc.name, tenantId: acc.tenantId } };
   },
@@ -86,15 +109,8 @@ async function applySubscription(ctx: Ctx, ch: Change): Promise<void> {
 
 async function subscriptionChanges(ctx: Ctx, acc: AzAccount): Promise<Change[]> {
     const accounts = await ctx.az.accounts();
-    let want = wanted(ctx);
-    if (!want) {
-      const enabled = accounts.filter((a) => a.state === 'Enabled' || a.state === undefined);
-      want = await ctx.ui.select(
-        'Azure subscription',
-        enabled.map((a) => ({ name: `${a.name} (${a.id})`, value: a.id })),
-        acc.id,
-      );
-    }
+    // prepare() asked for it in a terminal; otherwise az's current subscription.
+    const want = wanted(ctx) ?? acc.id;
     const target = accounts.find((a) => matches(a, want));
     if (!target) {
       throw new UsageError(

@@ -1,3 +1,5 @@
+import { PAT_SCOPES } from '../adapters/devops.js';
+import { PAT_ENV } from '../config/fields.js';
 import { createTracked, recordFound } from '../engine/ownership.js';
 import { defineStep } from '../engine/types.js';
 
@@ -7,10 +9,21 @@ import { defineStep } from '../engine/types.js';
  * the 203 + sign-in page case, stops the run before anything is created), then finds the project
  * by name or queues its creation and polls the operation to the end.
  */
-export const devopsProjectStep = defineStep<'devops' | 'answers' | 'state'>({
+export const devopsProjectStep = defineStep<'devops' | 'answers' | 'state' | 'secrets' | 'log'>({
   id: 'devops-project',
   title: 'Azure DevOps project',
   dependsOn: [],
+  /** The PAT, asked before any work when none was given: where to create it, with which scopes. */
+  async prepare(ctx) {
+    if (ctx.answers.get('devopsAuth') !== 'pat' || ctx.secrets.hasPat) return;
+    const { c } = ctx.log;
+    ctx.log.info('');
+    ctx.log.info(`Azure DevOps needs a personal access token (PAT) for ${ctx.devops.orgUrl} (${PAT_ENV} is not set).`);
+    ctx.log.info(`  Create one at ${c.bold(`${ctx.devops.orgUrl}/_usersSettings/tokens`)} with these scopes:`);
+    ctx.log.info(`  ${PAT_SCOPES}.`);
+    ctx.log.info(c.dim(`  It is used in memory only, never stored. Next time: ${PAT_ENV}=… or --pat-stdin.`));
+    await ctx.secrets.pat(ctx.devops.orgUrl);
+  },
   async check(ctx) {
     const who = await ctx.devops.validate();
     const name = ctx.answers.get('project');

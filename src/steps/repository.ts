@@ -80,7 +80,7 @@ export function createRepositoryStep(opts: { pushTo?: string } = {}) {
       }
       return [
         ...(/no repository/.test(found.summary) || found.status === 'skipped' ? [{ action: 'create' as const, what: `Azure Repos repository '${name}'` }] : []),
-        { action: 'create' as const, what: `first commit on '${branchOf(ctx)}': ${files.length} files (devops_pipelines/, src/, tests/, aml/, ...)`, details: files.map((f) => f.path).slice(0, 12).concat(files.length > 12 ? [`… ${files.length - 12} more`] : []) },
+        { action: 'create' as const, what: `first commit on '${branchOf(ctx)}': ${files.length} files (devops_pipelines/, src/, tests/, aml/, ...)`, details: files.map((f) => f.path) },
       ];
     },
     async apply(c) {

@@ -141,6 +141,8 @@ export const servicePrincipalStep = defineStep<'az' | 'answers' | 'state' | 'sec
     };
   },
   async plan(ctx, found) {
+    // The managed identity is terraform's (its check is ok at once); nothing is planned here for it.
+    if (identityKind(ctx) === 'managed-identity') return [];
     const name = ctx.answers.get('spName');
     if (/app registrations are named/.test(found.summary)) throw new StepError(found.summary, found.fix, 'service-principal');
     const apps = found.status === 'skipped' ? [] : await findApps(ctx, name).catch(() => []);

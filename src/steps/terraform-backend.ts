@@ -75,6 +75,7 @@ export const terraformBackendStep = defineStep<'az' | 'answers' | 'state' | 'log
     return { status: 'missing', summary: `azurerm backend not ready: ${todo.map((t) => t.what.split(' (')[0]).join(', ')} missing` };
   },
   async plan(ctx) {
+    if (ctx.answers.get('stateBackend') === 'local') return [];
     const s = await survey(ctx).catch(() => undefined);
     const list = s ? commands(ctx, s) : commands(ctx, { b: backendSettings(ctx), group: undefined, account: undefined, versioning: false, container: false });
     return list.map((t) => ({ action: t.action, what: t.what, commands: [formatCommand('az', t.args)] }));

@@ -222,8 +222,11 @@ export const terraformStep = defineStep<'terraform' | 'answers' | 'state' | 'ssh
       renderSummary(ctx, summary);
       if (!ctx.run.yes) {
         const n = summary.add.length + summary.change.length + summary.destroy.length + summary.replace.length;
-        if (!(await ctx.ui.confirm(`Apply this terraform plan (${n} resource change${n === 1 ? '' : 's'})?`, summary.destroy.length + summary.replace.length === 0))) {
-          throw new CancelledError('Terraform plan not applied; nothing was changed.', 'Re-run `azure-mlops init` when ready.');
+        // Terraform's own question (the run's second and last): its real plan is known only now.
+        // As terraform and azd do, creating Azure resources is never the default answer.
+        if (!ctx.ui.interactive) throw new CancelledError('Terraform plan not applied: this run is non-interactive and --yes was not given.', 'Re-run with --yes.');
+        if (!(await ctx.ui.confirm(`Apply this terraform plan (${n} resource change${n === 1 ? '' : 's'})?`, false))) {
+          throw new CancelledError('Stopped: you declined the terraform plan. Terraform changed nothing in Azure.', 'Re-run `azure-mlops init` when ready.');
         }
       }
       const applied = await streamWithProgress(ctx, dir, APPLY_ARGS, env, 'terraform apply');

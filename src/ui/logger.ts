@@ -23,6 +23,8 @@ export class Logger {
   /** Set by the spinner so log lines do not tear through it. */
   beforeWrite: (() => void) | undefined;
   afterWrite: (() => void) | undefined;
+  /** Lines written while a prompt owns the terminal: shown when it closes (see hold()). */
+  private held: Array<{ stream: NodeJS.WritableStream; text: string }> | undefined;
 
   constructor(readonly opts: LoggerOptions) {
     this.c = makeColors(opts.color);
@@ -37,12 +39,31 @@ export class Logger {
     this.logFile = file;
   }
 
+  /**
+   * A prompt owns the terminal (inquirer redraws its question in place): from hold() until
+   * release(), lines are kept (the log file still gets them at once) and printed after the prompt.
+   */
+  hold(): void {
+    this.held ??= [];
+  }
+
+  release(): void {
+    const lines = this.held ?? [];
+    this.held = undefined;
+    for (const l of lines) this.emit(l.stream, l.text);
+  }
+
   private write(stream: NodeJS.WritableStream, text: string): void {
     const clean = this.opts.redactor.redact(text);
+    this.toFile(clean);
+    if (this.held) this.held.push({ stream, text: clean });
+    else this.emit(stream, clean);
+  }
+
+  private emit(stream: NodeJS.WritableStream, clean: string): void {
     this.beforeWrite?.();
     stream.write(clean.endsWith('\n') ? clean : `${clean}\n`);
     this.afterWrite?.();
-    this.toFile(clean);
   }
 
   /** Writes to the log file only (full command output, terraform logs…). */

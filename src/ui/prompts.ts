@@ -20,6 +20,15 @@ export class Ui {
   private nextId = 1;
   private spinner: Spinner | undefined;
   private ticker: NodeJS.Timeout | undefined;
+  /** A prompt owns the terminal: no spinner, no timer, no log line until it closes. */
+  private prompting = false;
+  /**
+   * Set by the engine while steps run concurrently: a question first waits until no other step is
+   * running and none may start (a question is a barrier), then the returned function lets them go on.
+   */
+  barrier: (() => Promise<() => void>) | undefined;
+  /** Set by the engine when it starts changing things (until then a cancel has changed nothing). */
+  workStarted = false;
 
   constructor(
     readonly interactive: boolean,
@@ -32,17 +41,29 @@ export class Ui {
     log.afterWrite = () => this.spinner?.isSpinning && this.spinner.render();
   }
 
+  /** Whether a prompt is open now (tests and the engine's barrier). */
+  get promptOpen(): boolean {
+    return this.prompting;
+  }
+
   private serial<T>(fn: () => Promise<T>): Promise<T> {
     const run = this.lock.then(async () => {
-      const wasSpinning = this.spinner?.isSpinning;
-      this.spinner?.stop();
+      const resume = await this.barrier?.();
+      this.prompting = true;
+      this.pauseSpinner();
+      this.log.hold();
       try {
         return await fn();
       } catch (e) {
-        if (e instanceof Error && (e.name === 'ExitPromptError' || e.name === 'AbortPromptError')) throw new CancelledError('Cancelled at a prompt.');
+        if (e instanceof Error && (e.name === 'ExitPromptError' || e.name === 'AbortPromptError')) {
+          throw new CancelledError(this.workStarted ? 'Cancelled at the prompt (Ctrl-C).' : 'Cancelled (Ctrl-C): nothing was created or changed.');
+        }
         throw e;
       } finally {
-        if (wasSpinning && this.active.size) this.spinner?.start();
+        this.prompting = false;
+        this.log.release();
+        if (this.active.size) void this.ensureSpinner();
+        resume?.();
       }
     });
     this.lock = run.catch(() => undefined);
@@ -67,7 +88,7 @@ export class Ui {
 
   password(message: string): Promise<string> {
     this.assertInteractive(message);
-    return this.serial(async () => (await import('@inquirer/prompts')).password({ message, mask: '*' }));
+    return this.serial(async () => (await import('@inquirer/prompts')).password({ message, mask: '*', toggleMask: false }));
   }
 
   select<T>(message: string, choices: Choice<T>[], defaultValue?: T): Promise<T> {
@@ -109,11 +130,12 @@ export class Ui {
   }
 
   private async ensureSpinner(): Promise<void> {
-    if (!this.active.size) return;
+    if (!this.active.size || this.prompting) return;
     if (!this.spinner) {
       const { default: ora } = await import('ora');
       this.spinner = ora({ stream: this.stream, discardStdin: false }) as unknown as Spinner;
     }
+    if (this.prompting || !this.active.size) return;
     this.renderText();
     if (!this.spinner.isSpinning) this.spinner.start();
     this.ticker ??= setInterval(() => this.renderText(), 1000);
@@ -121,9 +143,16 @@ export class Ui {
   }
 
   private renderText(): void {
-    if (!this.spinner) return;
+    if (!this.spinner || this.prompting) return;
     const now = Date.now();
     this.spinner.text = [...this.active.values()].map((a) => `${a.title} (${formatDuration(now - a.started)})`).join(' · ');
+  }
+
+  /** Stops the spinner and its timer (a prompt opens); ensureSpinner() brings them back. */
+  private pauseSpinner(): void {
+    if (this.ticker) clearInterval(this.ticker);
+    this.ticker = undefined;
+    if (this.spinner?.isSpinning) this.spinner.stop();
   }
 
   private stopSpinner(): void {
