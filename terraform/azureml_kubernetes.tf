@@ -33,9 +33,15 @@ locals {
 }
 
 resource "azurerm_kubernetes_cluster_extension" "azureml" {
-  name              = "azureml"
-  cluster_id        = azurerm_kubernetes_cluster.main.id
-  extension_type    = "Microsoft.AzureML.Kubernetes"
+  name       = "azureml"
+  cluster_id = azurerm_kubernetes_cluster.main.id
+  # Lowercase, as the API stores it. extension_type is ForceNew and Read copies the API's value into
+  # the state (azurerm internal/services/containers/kubernetes_cluster_extension_resource.go), and the
+  # API keeps the type in lowercase: the Azure ML studio finds the extension with the Resource Graph
+  # filter properties.ExtensionType == "microsoft.azureml.kubernetes" (MicrosoftDocs/azure-docs#110642).
+  # "Microsoft.AzureML.Kubernetes", as the docs' az examples write it, would plan a replacement of the
+  # extension, and with it the deletion of every online endpoint on the cluster, at every later plan.
+  extension_type    = "microsoft.azureml.kubernetes"
   release_train     = "stable"
   release_namespace = "azureml" # the extension is cluster-scoped and lives in the azureml namespace
 

@@ -408,9 +408,22 @@ describe('identities and access', () => {
     expect(vars.get('aks_node_vm_size')!.default).toBe('Standard_D4s_v5');
   });
 
+  // extension_type is ForceNew and Read copies the API's value, which the API keeps in lowercase, into
+  // the state (azurerm internal/services/containers/kubernetes_cluster_extension_resource.go;
+  // MicrosoftDocs/azure-docs#110642): any other case plans the extension's replacement at every plan.
+  it('every cluster extension, in every module, has a literal lowercase extension_type', () => {
+    const extensions = [...modules.values()].flatMap((files) => resourcesOf(files)).filter((r) => r.type === 'azurerm_kubernetes_cluster_extension');
+    expect(extensions.length, 'cluster extensions found in terraform/').toBeGreaterThan(0);
+    const problems = extensions
+      .map(({ name, body, file }) => ({ where: `${relative(REPO, file)}: azurerm_kubernetes_cluster_extension.${name}`, type: body.extension_type }))
+      .filter(({ type }) => typeof type !== 'string' || interpolationsIn(type).length > 0 || type !== type.toLowerCase())
+      .map(({ where, type }) => `${where}: extension_type ${JSON.stringify(type)} is not a literal lowercase string`);
+    expect(problems).toEqual([]);
+  });
+
   it('the AzureML extension serves inference behind an internal load balancer', () => {
     const ext = one('azurerm_kubernetes_cluster_extension', 'azureml');
-    expect(ext.extension_type).toBe('Microsoft.AzureML.Kubernetes');
+    expect(ext.extension_type).toBe('microsoft.azureml.kubernetes');
     expect(ext.configuration_settings).toBe('${local.azureml_extension_settings}');
     const settings = blocksOf(root, 'locals').get('azureml_extension_settings')!.value as JsonObject;
     expect(settings).toMatchObject({
