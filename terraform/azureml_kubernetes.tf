@@ -50,23 +50,15 @@ resource "azurerm_kubernetes_cluster_extension" "azureml" {
   depends_on = [azurerm_monitor_data_collection_rule_association.container_insights]
 }
 
-# Roles Microsoft documents for attaching an AKS cluster, given to the workspace's identity on the
-# cluster. ("Reader" lets the workspace see the cluster, "Kubernetes Extension Contributor" the
-# extension, "Azure Kubernetes Service Cluster Admin Role" fetch the admin credential it deploys with.)
-# Granted before the attach so that Azure ML finds them in place.
-resource "azurerm_role_assignment" "workspace_on_aks" {
-  for_each = toset([
-    "Reader",
-    "Kubernetes Extension Contributor",
-    "Azure Kubernetes Service Cluster Admin Role",
-  ])
-
-  scope                = azurerm_kubernetes_cluster.main.id
-  role_definition_name = each.value
-  principal_id         = azurerm_machine_learning_workspace.main.identity[0].principal_id
-  principal_type       = "ServicePrincipal"
-  description          = "Azure ML workspace ${local.names.workspace}: Kubernetes compute attach"
-}
+# No role for the workspace's identity on the cluster. "Attach a Kubernetes cluster to Azure Machine
+# Learning workspace" (learn.microsoft.com/azure/machine-learning/how-to-attach-kubernetes-to-workspace;
+# MicrosoftDocs/azure-ai-docs articles/machine-learning/how-to-attach-kubernetes-to-workspace.md, section
+# "Attach to workspace with user-assigned managed identity") asks for Reader, Kubernetes Extension
+# Contributor and Azure Kubernetes Service Cluster Admin on the cluster only when the workspace has a
+# user-assigned identity; with the default system-assigned identity, which this workspace has
+# (ml_workspace.tf), "the steps are completed". The cluster admin role in particular would let the
+# workspace's identity fetch the cluster's admin credential, i.e. full control of the cluster.
+# test/terraform/module.test.ts refuses any "Cluster Admin" role in the module.
 
 # No azurerm resource attaches a v2 Kubernetes compute: azapi against the Azure ML REST API, with the
 # body `az ml compute attach --type Kubernetes --identity-type SystemAssigned` sends.
@@ -95,10 +87,7 @@ resource "azapi_resource" "aks_compute" {
 
   response_export_values = ["properties.provisioningState"]
 
-  depends_on = [
-    azurerm_kubernetes_cluster_extension.azureml,
-    azurerm_role_assignment.workspace_on_aks,
-  ]
+  depends_on = [azurerm_kubernetes_cluster_extension.azureml]
 }
 
 # The compute's own identity pulls images from the registry and reads models from the workspace's

@@ -18,6 +18,7 @@ import {
   REPO,
   removeTempDirs,
   resourcesOf,
+  stringsIn,
   tempDir,
   terraform,
   terraformEnv,
@@ -436,13 +437,40 @@ describe('identities and access', () => {
     expect(blocksOf(root, 'locals').get('inference_router_ha')!.value).toBe('${var.aks_node_count >= 3}');
   });
 
-  it('the workspace identity gets the roles Microsoft documents for the Kubernetes attach, before the attach', () => {
-    const roles = one('azurerm_role_assignment', 'workspace_on_aks');
-    expect(String(roles.for_each)).toMatch(/"Reader".*"Kubernetes Extension Contributor".*"Azure Kubernetes Service Cluster Admin Role"/s);
-    expect(roles.scope).toBe('${azurerm_kubernetes_cluster.main.id}');
-    expect(roles.principal_id).toBe('${azurerm_machine_learning_workspace.main.identity[0].principal_id}');
+  // "Attach a Kubernetes cluster to Azure Machine Learning workspace" (learn.microsoft.com/azure/machine-learning/
+  // how-to-attach-kubernetes-to-workspace) asks for Reader, Kubernetes Extension Contributor and AKS Cluster
+  // Admin on the cluster only for a workspace with a user-assigned identity; with a system-assigned one
+  // nothing is to be granted.
+  it('the workspace identity is system-assigned and gets no role on the cluster (nor anywhere)', () => {
+    const workspace = one('azurerm_machine_learning_workspace', 'main');
+    expect(workspace.identity).toEqual([{ type: 'SystemAssigned' }]);
+    const grants = [...modules.values()]
+      .flatMap((files) => resourcesOf(files))
+      .filter((r) => r.type === 'azurerm_role_assignment' && /azurerm_machine_learning_workspace\.main\.identity/.test(String(r.body.principal_id)));
+    expect(grants.map((r) => `${relative(REPO, r.file)}: ${r.type}.${r.name}`)).toEqual([]);
     const attach = one('azapi_resource', 'aks_compute');
-    expect(attach.depends_on).toEqual(expect.arrayContaining(['${azurerm_role_assignment.workspace_on_aks}', '${azurerm_kubernetes_cluster_extension.azureml}']));
+    expect(attach.depends_on).toEqual(['${azurerm_kubernetes_cluster_extension.azureml}']);
+    expect((attach.identity as JsonObject[])[0]!.type).toBe('SystemAssigned');
+  });
+
+  // Built-in role ids: "Azure Kubernetes Service Cluster Admin Role" and "Azure Kubernetes Service RBAC
+  // Cluster Admin" (learn.microsoft.com/azure/role-based-access-control/built-in-roles).
+  const CLUSTER_ADMIN_ROLE_IDS = ['0ab0b1a8-8aac-4efd-b8c2-3ee1fb270be8', 'b1ff04bb-8a4e-4dc4-8eb5-8693973ce19b'];
+  it('no cluster admin role is granted to anyone, in any module (by name or by role definition id)', () => {
+    const problems: string[] = [];
+    let assignments = 0;
+    for (const files of modules.values()) {
+      // role names may sit in for_each sets, maps or locals: look at every string of the module
+      for (const { path, json } of files) {
+        for (const value of stringsIn(json as Json)) {
+          if (/cluster\s*admin/i.test(value)) problems.push(`${relative(REPO, path)}: ${JSON.stringify(value)}`);
+          for (const id of CLUSTER_ADMIN_ROLE_IDS) if (value.toLowerCase().includes(id)) problems.push(`${relative(REPO, path)}: role definition ${id}`);
+        }
+      }
+      assignments += resourcesOf(files).filter((r) => r.type === 'azurerm_role_assignment').length;
+    }
+    expect(assignments, 'role assignments examined').toBeGreaterThan(0);
+    expect(problems).toEqual([]);
   });
 
   it('the agent VM: SSH key only, no public IP by default, in the agents subnet', () => {
