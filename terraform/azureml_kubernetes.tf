@@ -28,7 +28,18 @@ locals {
     "prometheus.prometheusSpec.externalLabels.cluster_name" = azurerm_kubernetes_cluster.main.id
     "servicebus.enabled"                                    = "false" # Azure Relay / Service Bus are for Arc clusters only
     "relayserver.enabled"                                   = "false"
-    "nginxIngress.enabled"                                  = "true"
+    # The extension's own ingress-nginx controller (azureml-ingress-nginx-controller) stays on, as
+    # `az k8s-extension create` sets it for every AKS cluster (k8s-extension AzureMLKubernetes.py:
+    # nginxIngress.enabled defaults to 'true' for managedClusters, 'false' for Arc clusters). It is not
+    # a training-only component: "Reference for configuring Kubernetes cluster for Azure Machine
+    # Learning" (learn.microsoft.com/azure/machine-learning/reference-kubernetes, "Recommended resource
+    # planning") marks it like azureml-fe and the inference operator (that table's Training and
+    # Inference headings are swapped: aml-operator and volcano, the training parts, carry the other
+    # mark), and its 100m CPU / 64Mi are part of the totals labelled inference-only (1780m / 2440Mi),
+    # not of the training-only ones (410m / 1492Mi). No
+    # Microsoft source says inference works on AKS without it, so it is not turned off in spite of the
+    # retirement of upstream ingress-nginx (March 2026). Revisit when Microsoft documents the setting.
+    "nginxIngress.enabled" = "true"
   }
 }
 

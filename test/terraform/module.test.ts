@@ -433,8 +433,14 @@ describe('identities and access', () => {
       internalLoadBalancerProvider: 'azure',
       allowInsecureConnections: 'True',
       inferenceRouterHA: '${local.inference_router_ha ? "True" : "False"}',
+      enableTraining: 'False',
     });
     expect(blocksOf(root, 'locals').get('inference_router_ha')!.value).toBe('${var.aks_node_count >= 3}');
+    // What `az k8s-extension create` sets on its own for an AKS cluster (k8s-extension
+    // AzureMLKubernetes.py: no Service Bus, no relay, the extension's ingress-nginx on). The ingress stays
+    // on: Microsoft's resource planning (reference-kubernetes, "Recommended resource planning") counts it
+    // in the inference-only footprint, so turning it off needs a source saying inference works without it.
+    expect(settings).toMatchObject({ 'servicebus.enabled': 'false', 'relayserver.enabled': 'false', 'nginxIngress.enabled': 'true' });
   });
 
   // "Attach a Kubernetes cluster to Azure Machine Learning workspace" (learn.microsoft.com/azure/machine-learning/
