@@ -28,14 +28,31 @@ locals {
     "prometheus.prometheusSpec.externalLabels.cluster_name" = azurerm_kubernetes_cluster.main.id
     "servicebus.enabled"                                    = "false" # Azure Relay / Service Bus are for Arc clusters only
     "relayserver.enabled"                                   = "false"
-    "nginxIngress.enabled"                                  = "true"
+    # The extension's own ingress-nginx controller (azureml-ingress-nginx-controller) stays on, as
+    # `az k8s-extension create` sets it for every AKS cluster (k8s-extension AzureMLKubernetes.py:
+    # nginxIngress.enabled defaults to 'true' for managedClusters, 'false' for Arc clusters). It is not
+    # a training-only component: "Reference for configuring Kubernetes cluster for Azure Machine
+    # Learning" (learn.microsoft.com/azure/machine-learning/reference-kubernetes, "Recommended resource
+    # planning") marks it like azureml-fe and the inference operator (that table's Training and
+    # Inference headings are swapped: aml-operator and volcano, the training parts, carry the other
+    # mark), and its 100m CPU / 64Mi are part of the totals labelled inference-only (1780m / 2440Mi),
+    # not of the training-only ones (410m / 1492Mi). No
+    # Microsoft source says inference works on AKS without it, so it is not turned off in spite of the
+    # retirement of upstream ingress-nginx (March 2026). Revisit when Microsoft documents the setting.
+    "nginxIngress.enabled" = "true"
   }
 }
 
 resource "azurerm_kubernetes_cluster_extension" "azureml" {
-  name              = "azureml"
-  cluster_id        = azurerm_kubernetes_cluster.main.id
-  extension_type    = "Microsoft.AzureML.Kubernetes"
+  name       = "azureml"
+  cluster_id = azurerm_kubernetes_cluster.main.id
+  # Lowercase, as the API stores it. extension_type is ForceNew and Read copies the API's value into
+  # the state (azurerm internal/services/containers/kubernetes_cluster_extension_resource.go), and the
+  # API keeps the type in lowercase: the Azure ML studio finds the extension with the Resource Graph
+  # filter properties.ExtensionType == "microsoft.azureml.kubernetes" (MicrosoftDocs/azure-docs#110642).
+  # "Microsoft.AzureML.Kubernetes", as the docs' az examples write it, would plan a replacement of the
+  # extension, and with it the deletion of every online endpoint on the cluster, at every later plan.
+  extension_type    = "microsoft.azureml.kubernetes"
   release_train     = "stable"
   release_namespace = "azureml" # the extension is cluster-scoped and lives in the azureml namespace
 
@@ -44,23 +61,15 @@ resource "azurerm_kubernetes_cluster_extension" "azureml" {
   depends_on = [azurerm_monitor_data_collection_rule_association.container_insights]
 }
 
-# Roles Microsoft documents for attaching an AKS cluster, given to the workspace's identity on the
-# cluster. ("Reader" lets the workspace see the cluster, "Kubernetes Extension Contributor" the
-# extension, "Azure Kubernetes Service Cluster Admin Role" fetch the admin credential it deploys with.)
-# Granted before the attach so that Azure ML finds them in place.
-resource "azurerm_role_assignment" "workspace_on_aks" {
-  for_each = toset([
-    "Reader",
-    "Kubernetes Extension Contributor",
-    "Azure Kubernetes Service Cluster Admin Role",
-  ])
-
-  scope                = azurerm_kubernetes_cluster.main.id
-  role_definition_name = each.value
-  principal_id         = azurerm_machine_learning_workspace.main.identity[0].principal_id
-  principal_type       = "ServicePrincipal"
-  description          = "Azure ML workspace ${local.names.workspace}: Kubernetes compute attach"
-}
+# No role for the workspace's identity on the cluster. "Attach a Kubernetes cluster to Azure Machine
+# Learning workspace" (learn.microsoft.com/azure/machine-learning/how-to-attach-kubernetes-to-workspace;
+# MicrosoftDocs/azure-ai-docs articles/machine-learning/how-to-attach-kubernetes-to-workspace.md, section
+# "Attach to workspace with user-assigned managed identity") asks for Reader, Kubernetes Extension
+# Contributor and Azure Kubernetes Service Cluster Admin on the cluster only when the workspace has a
+# user-assigned identity; with the default system-assigned identity, which this workspace has
+# (ml_workspace.tf), "the steps are completed". The cluster admin role in particular would let the
+# workspace's identity fetch the cluster's admin credential, i.e. full control of the cluster.
+# test/terraform/module.test.ts refuses any "Cluster Admin" role in the module.
 
 # No azurerm resource attaches a v2 Kubernetes compute: azapi against the Azure ML REST API, with the
 # body `az ml compute attach --type Kubernetes --identity-type SystemAssigned` sends.
@@ -89,10 +98,7 @@ resource "azapi_resource" "aks_compute" {
 
   response_export_values = ["properties.provisioningState"]
 
-  depends_on = [
-    azurerm_kubernetes_cluster_extension.azureml,
-    azurerm_role_assignment.workspace_on_aks,
-  ]
+  depends_on = [azurerm_kubernetes_cluster_extension.azureml]
 }
 
 # The compute's own identity pulls images from the registry and reads models from the workspace's

@@ -75,7 +75,9 @@ resource "azurerm_machine_learning_workspace" "main" {
   tags                    = local.tags
 
   identity {
-    # The Kubernetes compute attach relies on the workspace identity (see azureml_kubernetes.tf).
+    # System-assigned: attaching the AKS cluster then needs no role for it on the cluster (Microsoft
+    # documents Reader, Kubernetes Extension Contributor and AKS Cluster Admin for user-assigned
+    # workspace identities only; see azureml_kubernetes.tf).
     type = "SystemAssigned"
   }
 }

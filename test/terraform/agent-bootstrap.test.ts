@@ -98,9 +98,50 @@ printf '\xef\xbb\xbf{"agentId": 7, "agentName": "%s", "poolName": "%s", "serverU
 echo '{"scheme": "OAuth"}' >.credentials
 `;
 
+// The az CLI's extension commands, as azure-cli behaves:
+// - the user's extension directory is $AZURE_EXTENSION_DIR, else $AZURE_CONFIG_DIR/cliextensions, and
+//   AZURE_CONFIG_DIR defaults to ~/.azure; the system directory is the CLI's own
+//   site-packages/azure-cli-extensions, here $STUB_AZ_SYS_DIR (src/azure-cli-core/azure/cli/core/_config.py
+//   GLOBAL_CONFIG_DIR; src/azure-cli-core/azure/cli/core/extension/__init__.py EXTENSIONS_DIR,
+//   EXTENSIONS_SYS_DIR);
+// - an extension is installed when its directory holds a *.*-info directory; lookups and `list` see the
+//   user's copy first, then the system's, one entry per name (WheelExtension.get_all, get_extension);
+// - `extension remove` takes --name only (src/azure-cli/azure/cli/command_modules/extension/custom.py:
+//   remove_extension_cmd(extension_name)), so --system is an unrecognized argument (exit 2); it deletes
+//   the first copy found, and fails when there is none or the directory cannot be deleted (exit 1;
+//   core/extension/operations.py remove_extension, rmtree_with_retry);
+// - anything else (extension add included) is not modelled: the scripts must not call it.
+// Each call's AZURE_CONFIG_DIR goes to $STUB_STATE/az-config-dirs.
+const D = '${';
+const AZ = String.raw`printf '%s\n' "${D}AZURE_CONFIG_DIR:-}" >>"$STUB_STATE/az-config-dirs"
+user_dir="${D}AZURE_EXTENSION_DIR:-${D}AZURE_CONFIG_DIR:-$HOME/.azure}/cliextensions}"
+installed() { for info in "$1"/*.*-info; do [ -d "$info" ] && return 0; done; return 1; }
+find_ext() { for dir in "$user_dir/$1" "$STUB_AZ_SYS_DIR/$1"; do if installed "$dir"; then printf '%s\n' "$dir"; return 0; fi; done; return 1; }
+args=()
+for a in "$@"; do [ "$a" = --only-show-errors ] || args+=("$a"); done
+set -- "${D}args[@]}"
+case "$1 $2" in
+  "extension list")
+    if [ $# -ne 6 ] || [ "$3" != --query ] || [ "$5 $6" != "--output tsv" ]; then
+      echo "az stand-in: only az extension list --query \"[?name=='NAME'].path\" --output tsv is modelled" >&2; exit 64
+    fi
+    case "$4" in
+      "[?name=='"*"'].path") name="${D}4#"[?name=='"}"; name="${D}name%"'].path"}" ;;
+      *) echo "az stand-in: query $4 is not modelled" >&2; exit 64 ;;
+    esac
+    find_ext "$name" || true ;;
+  "extension remove")
+    if [ $# -ne 4 ] || [ "$3" != --name ]; then echo "ERROR: unrecognized arguments: ${D}*:3}" >&2; exit 2; fi
+    dir="$(find_ext "$4")" || { echo "ERROR: The extension $4 is not installed." >&2; exit 1; }
+    # STUB_AZ_REMOVE_FAIL: the directory cannot be deleted (the tests may run as root, who can delete anything)
+    if [ -n "${D}STUB_AZ_REMOVE_FAIL:-}" ]; then echo "ERROR: [Errno 13] Permission denied: '$dir'" >&2; exit 1; fi
+    rm -rf -- "$dir" ;;
+  *) echo "az stand-in: az $* is not modelled" >&2; exit 64 ;;
+esac`;
+
 const STUBS: Record<string, string> = {
   'apt-get': '',
-  az: '',
+  az: AZ,
   chown: '',
   dpkg: 'echo amd64',
   gpg: 'cat >/dev/null; while [ $# -gt 0 ]; do if [ "$1" = -o ]; then echo key >"$2"; fi; shift; done',
@@ -161,13 +202,15 @@ interface Sandbox {
   state: string;
   log: string;
   tmp: string;
+  /** The az CLI's system extension directory (site-packages/azure-cli-extensions on the VM). */
+  azSys: string;
   env: NodeJS.ProcessEnv;
 }
 
 function sandbox(): Sandbox {
   const base = tempDir('bootstrap');
-  const [bin, root, state, tmp] = ['bin', 'root', 'state', 'tmp'].map((d) => join(base, d)) as [string, string, string, string];
-  for (const d of [bin, join(root, 'etc'), state, tmp]) mkdirSync(d, { recursive: true });
+  const [bin, root, state, tmp, azSys] = ['bin', 'root', 'state', 'tmp', 'az-site-packages/azure-cli-extensions'].map((d) => join(base, d)) as [string, string, string, string, string];
+  for (const d of [bin, join(root, 'etc'), state, tmp, azSys]) mkdirSync(d, { recursive: true });
   writeFileSync(join(root, 'etc', 'os-release'), 'NAME="Ubuntu"\nVERSION_ID="24.04"\nVERSION_CODENAME=noble\n');
   for (const [name, body] of Object.entries(STUBS)) {
     writeFileSync(join(bin, name), STUB(body));
@@ -175,13 +218,22 @@ function sandbox(): Sandbox {
   }
   const log = join(state, 'calls');
   writeFileSync(log, '');
-  const env: NodeJS.ProcessEnv = { PATH: `${bin}:${process.env.PATH}`, HOME: base, LANG: 'C.UTF-8', BOOTSTRAP_ROOT: root, TMPDIR: tmp, STUB_LOG: log, STUB_STATE: state };
-  return { base, root, state, log, tmp, env };
+  const env: NodeJS.ProcessEnv = { PATH: `${bin}:${process.env.PATH}`, HOME: base, LANG: 'C.UTF-8', BOOTSTRAP_ROOT: root, TMPDIR: tmp, STUB_LOG: log, STUB_STATE: state, STUB_AZ_SYS_DIR: azSys };
+  return { base, root, state, log, tmp, azSys, env };
 }
 
 const agentBase = (box: Sandbox) => join(box.root, 'opt', 'azagent');
 const agentDir = (box: Sandbox, i: number) => join(agentBase(box), `agent-${i}`);
 const registerFile = (box: Sandbox) => join(box.root, REGISTER_PATH);
+
+/** Installs an az extension as `az extension add` lays it out: a directory holding the wheel's .dist-info. */
+function azExtension(dir: string, name: string, version: string): string {
+  const path = join(dir, name);
+  mkdirSync(join(path, `${name}-${version}.dist-info`), { recursive: true });
+  mkdirSync(join(path, `azext_${name}`), { recursive: true });
+  return path;
+}
+const ML_LIST = "extension list --query [?name=='ml'].path --output tsv --only-show-errors";
 
 function bootstrap(box: Sandbox, script: string, extraEnv: NodeJS.ProcessEnv = {}) {
   const file = scriptFile(script);
@@ -318,6 +370,55 @@ describe('agent bootstrap and register scripts', () => {
     expect(withoutPat.register).toContain('$url/_apis/distributedtask/packages/agent?platform=linux-x64&%24top=1');
   });
 
+  it('install no az ml extension: the pipeline tasks install the pinned one (no az extension add, no --system in any az call)', () => {
+    for (const script of [withoutPat.bootstrap, withPat.bootstrap, withoutPat.register]) {
+      const azLines = script
+        .split('\n')
+        .filter((line) => !/^\s*#/.test(line))
+        .filter((line) => /\baz\b/.test(line));
+      expect(azLines.filter((line) => /extension (add|update)/.test(line))).toEqual([]);
+      expect(azLines.filter((line) => /--system/.test(line))).toEqual([]);
+    }
+  });
+
+  it('remove a system-wide az ml extension an older bootstrap installed, and only that copy; a second run removes nothing', () => {
+    const box = sandbox();
+    const system = azExtension(box.azSys, 'ml', '2.30.0');
+    // root's own copy (in its ~/.azure) is no agent's business and stays
+    const rootsOwn = azExtension(join(box.base, '.azure', 'cliextensions'), 'ml', '2.31.0');
+
+    const first = bootstrap(box, withoutPat.bootstrap);
+    expect(first.status, first.output).toBe(0);
+    expect(existsSync(system)).toBe(false);
+    expect(existsSync(join(rootsOwn, 'ml-2.31.0.dist-info'))).toBe(true);
+    expect(first.stdout).toContain(`removing the system-wide az ml extension (${system}): each pipeline task installs its pinned version`);
+    expect(commandsOf(box, 'az')).toEqual([ML_LIST, 'extension remove --name ml --only-show-errors']);
+    // both calls ran with one empty AZURE_CONFIG_DIR of their own, under TMPDIR, removed afterwards
+    const configDirs = readFileSync(join(box.state, 'az-config-dirs'), 'utf8').split('\n').filter(Boolean);
+    expect(configDirs).toHaveLength(2);
+    expect(new Set(configDirs).size).toBe(1);
+    expect(configDirs[0]!.startsWith(`${box.tmp}/`)).toBe(true);
+    expect(readdirSync(box.tmp)).toEqual([]);
+
+    resetLog(box);
+    const again = bootstrap(box, withoutPat.bootstrap);
+    expect(again.status, again.output).toBe(0);
+    expect(commandsOf(box, 'az')).toEqual([ML_LIST]);
+    expect(again.stdout).toMatch(/no system-wide az ml extension/);
+    expect(existsSync(join(rootsOwn, 'ml-2.31.0.dist-info'))).toBe(true);
+  });
+
+  it('fail clearly when the system-wide az ml extension cannot be removed, leaving no temporary directory', () => {
+    const box = sandbox();
+    const system = azExtension(box.azSys, 'ml', '2.30.0');
+    const run = bootstrap(box, withoutPat.bootstrap, { STUB_AZ_REMOVE_FAIL: '1' });
+    expect(run.status).toBe(1);
+    expect(run.stderr).toContain(`could not remove the system-wide az ml extension in ${system}; remove that directory as root`);
+    expect(existsSync(join(system, 'ml-2.30.0.dist-info'))).toBe(true);
+    expect(readdirSync(box.tmp)).toEqual([]);
+    expect(existsSync(agentDir(box, 1))).toBe(false); // it stopped there
+  });
+
   it('devops_pat null: the bootstrap installs N agents and the register script but registers nothing; AZP_TOKEN then registers N distinct agents', () => {
     const box = sandbox();
     const first = bootstrap(box, withoutPat.bootstrap);
@@ -328,7 +429,9 @@ describe('agent bootstrap and register scripts', () => {
     const all = calls(box);
     const apt = all.filter((c) => c[0] === 'apt-get').flat();
     for (const pkg of ['jq', 'python3', 'python3-venv', 'python3-pip', 'curl', 'git', 'azure-cli']) expect(apt).toContain(pkg);
-    expect(all).toContainEqual(['az', 'extension', 'add', '--name', 'ml', '--system', '--upgrade', '--yes', '--only-show-errors']);
+    // no az ml extension installed (each pipeline task installs its pinned version); none to remove either
+    expect(commandsOf(box, 'az')).toEqual([ML_LIST]);
+    expect(first.stdout).toMatch(/no system-wide az ml extension: each pipeline task installs its pinned version/);
     expect(readFileSync(join(box.root, 'etc', 'apt', 'sources.list.d', 'azure-cli.sources'), 'utf8')).toMatch(/Suites: noble/);
     expect(all.filter((c) => c[0] === 'useradd')).toHaveLength(1);
     const urls = all.filter((c) => c[0] === 'curl').map((c) => c[c.length - 1]);

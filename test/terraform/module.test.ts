@@ -18,6 +18,7 @@ import {
   REPO,
   removeTempDirs,
   resourcesOf,
+  stringsIn,
   tempDir,
   terraform,
   terraformEnv,
@@ -408,9 +409,22 @@ describe('identities and access', () => {
     expect(vars.get('aks_node_vm_size')!.default).toBe('Standard_D4s_v5');
   });
 
+  // extension_type is ForceNew and Read copies the API's value, which the API keeps in lowercase, into
+  // the state (azurerm internal/services/containers/kubernetes_cluster_extension_resource.go;
+  // MicrosoftDocs/azure-docs#110642): any other case plans the extension's replacement at every plan.
+  it('every cluster extension, in every module, has a literal lowercase extension_type', () => {
+    const extensions = [...modules.values()].flatMap((files) => resourcesOf(files)).filter((r) => r.type === 'azurerm_kubernetes_cluster_extension');
+    expect(extensions.length, 'cluster extensions found in terraform/').toBeGreaterThan(0);
+    const problems = extensions
+      .map(({ name, body, file }) => ({ where: `${relative(REPO, file)}: azurerm_kubernetes_cluster_extension.${name}`, type: body.extension_type }))
+      .filter(({ type }) => typeof type !== 'string' || interpolationsIn(type).length > 0 || type !== type.toLowerCase())
+      .map(({ where, type }) => `${where}: extension_type ${JSON.stringify(type)} is not a literal lowercase string`);
+    expect(problems).toEqual([]);
+  });
+
   it('the AzureML extension serves inference behind an internal load balancer', () => {
     const ext = one('azurerm_kubernetes_cluster_extension', 'azureml');
-    expect(ext.extension_type).toBe('Microsoft.AzureML.Kubernetes');
+    expect(ext.extension_type).toBe('microsoft.azureml.kubernetes');
     expect(ext.configuration_settings).toBe('${local.azureml_extension_settings}');
     const settings = blocksOf(root, 'locals').get('azureml_extension_settings')!.value as JsonObject;
     expect(settings).toMatchObject({
@@ -419,17 +433,50 @@ describe('identities and access', () => {
       internalLoadBalancerProvider: 'azure',
       allowInsecureConnections: 'True',
       inferenceRouterHA: '${local.inference_router_ha ? "True" : "False"}',
+      enableTraining: 'False',
     });
     expect(blocksOf(root, 'locals').get('inference_router_ha')!.value).toBe('${var.aks_node_count >= 3}');
+    // What `az k8s-extension create` sets on its own for an AKS cluster (k8s-extension
+    // AzureMLKubernetes.py: no Service Bus, no relay, the extension's ingress-nginx on). The ingress stays
+    // on: Microsoft's resource planning (reference-kubernetes, "Recommended resource planning") counts it
+    // in the inference-only footprint, so turning it off needs a source saying inference works without it.
+    expect(settings).toMatchObject({ 'servicebus.enabled': 'false', 'relayserver.enabled': 'false', 'nginxIngress.enabled': 'true' });
   });
 
-  it('the workspace identity gets the roles Microsoft documents for the Kubernetes attach, before the attach', () => {
-    const roles = one('azurerm_role_assignment', 'workspace_on_aks');
-    expect(String(roles.for_each)).toMatch(/"Reader".*"Kubernetes Extension Contributor".*"Azure Kubernetes Service Cluster Admin Role"/s);
-    expect(roles.scope).toBe('${azurerm_kubernetes_cluster.main.id}');
-    expect(roles.principal_id).toBe('${azurerm_machine_learning_workspace.main.identity[0].principal_id}');
+  // "Attach a Kubernetes cluster to Azure Machine Learning workspace" (learn.microsoft.com/azure/machine-learning/
+  // how-to-attach-kubernetes-to-workspace) asks for Reader, Kubernetes Extension Contributor and AKS Cluster
+  // Admin on the cluster only for a workspace with a user-assigned identity; with a system-assigned one
+  // nothing is to be granted.
+  it('the workspace identity is system-assigned and gets no role on the cluster (nor anywhere)', () => {
+    const workspace = one('azurerm_machine_learning_workspace', 'main');
+    expect(workspace.identity).toEqual([{ type: 'SystemAssigned' }]);
+    const grants = [...modules.values()]
+      .flatMap((files) => resourcesOf(files))
+      .filter((r) => r.type === 'azurerm_role_assignment' && /azurerm_machine_learning_workspace\.main\.identity/.test(String(r.body.principal_id)));
+    expect(grants.map((r) => `${relative(REPO, r.file)}: ${r.type}.${r.name}`)).toEqual([]);
     const attach = one('azapi_resource', 'aks_compute');
-    expect(attach.depends_on).toEqual(expect.arrayContaining(['${azurerm_role_assignment.workspace_on_aks}', '${azurerm_kubernetes_cluster_extension.azureml}']));
+    expect(attach.depends_on).toEqual(['${azurerm_kubernetes_cluster_extension.azureml}']);
+    expect((attach.identity as JsonObject[])[0]!.type).toBe('SystemAssigned');
+  });
+
+  // Built-in role ids: "Azure Kubernetes Service Cluster Admin Role" and "Azure Kubernetes Service RBAC
+  // Cluster Admin" (learn.microsoft.com/azure/role-based-access-control/built-in-roles).
+  const CLUSTER_ADMIN_ROLE_IDS = ['0ab0b1a8-8aac-4efd-b8c2-3ee1fb270be8', 'b1ff04bb-8a4e-4dc4-8eb5-8693973ce19b'];
+  it('no cluster admin role is granted to anyone, in any module (by name or by role definition id)', () => {
+    const problems: string[] = [];
+    let assignments = 0;
+    for (const files of modules.values()) {
+      // role names may sit in for_each sets, maps or locals: look at every string of the module
+      for (const { path, json } of files) {
+        for (const value of stringsIn(json as Json)) {
+          if (/cluster\s*admin/i.test(value)) problems.push(`${relative(REPO, path)}: ${JSON.stringify(value)}`);
+          for (const id of CLUSTER_ADMIN_ROLE_IDS) if (value.toLowerCase().includes(id)) problems.push(`${relative(REPO, path)}: role definition ${id}`);
+        }
+      }
+      assignments += resourcesOf(files).filter((r) => r.type === 'azurerm_role_assignment').length;
+    }
+    expect(assignments, 'role assignments examined').toBeGreaterThan(0);
+    expect(problems).toEqual([]);
   });
 
   it('the agent VM: SSH key only, no public IP by default, in the agents subnet', () => {
