@@ -7,6 +7,9 @@ import type { AnswerKey } from '../config/fields.js';
 import { buildSteps } from '../steps/index.js';
 import { runAndFollow, type RunOutcome } from '../steps/pipeline.js';
 import { StepError } from '../engine/errors.js';
+import { estimateCost } from '../engine/estimate.js';
+import type { CostEstimate } from '../config/cost.js';
+import { renderEstimate } from '../ui/plan.js';
 
 /** Answers `init` cannot run without (the rest have defaults or are discovered). */
 export const INIT_REQUIRED: readonly AnswerKey[] = ['prefix', 'location', 'org', 'project'];
@@ -26,7 +29,7 @@ export interface InitOptions extends GlobalOptions {
  * `azure-mlops init` (and `plan` = `init --dry-run`): walks every step of the README.
  * A dry run changes nothing, not even the state dir.
  */
-export async function runInit(opts: InitOptions, base: Base, signal: AbortSignal): Promise<RunReport & { run?: RunOutcome }> {
+export async function runInit(opts: InitOptions, base: Base, signal: AbortSignal): Promise<RunReport & { estimate?: CostEstimate; run?: RunOutcome }> {
   const ctx = await createContext(base, opts, { flags: opts.answers, required: INIT_REQUIRED, signal });
   const mode = opts.dryRun ? 'dry-run' : 'apply';
   if (mode === 'apply') {
@@ -36,12 +39,23 @@ export async function runInit(opts: InitOptions, base: Base, signal: AbortSignal
     ctx.log.teeTo(join(logs, `init-${new Date().toISOString().replace(/[:.]/g, '-')}.log`));
   }
   ctx.log.info(ctx.log.c.bold(`azure-mlops ${opts.dryRun ? 'plan' : 'init'}`) + ctx.log.c.dim(` — prefix ${ctx.answers.get('prefix')}, ${ctx.answers.get('location')}, ${ctx.answers.get('org')}/${ctx.answers.get('project')}`));
+  // Prices are fetched while the steps are surveyed and shown under the plan, before any question.
+  // The estimate never fails the run (see engine/estimate.ts); a dry run keeps its prices in memory.
+  const pricing = estimateCost(ctx, { persist: mode === 'apply' });
+  let estimate: CostEstimate | undefined;
+  const afterSurvey = async () => {
+    estimate = await pricing;
+    ctx.log.info('');
+    for (const line of renderEstimate(estimate, ctx.log.c)) ctx.log.info(line);
+    if (mode === 'apply') ctx.log.info(''); // the dry run's last words have their own blank line
+  };
   try {
-    const report = await runSteps(buildSteps({ pushTo: opts.pushTo, purgeDeleted: opts.purgeDeleted }), ctx, mode);
-    if (mode === 'dry-run' || !opts.run) return report;
+    const report = await runSteps(buildSteps({ pushTo: opts.pushTo, purgeDeleted: opts.purgeDeleted }), ctx, mode, { afterSurvey });
+    const withEstimate = estimate ? { ...report, estimate } : report;
+    if (mode === 'dry-run' || !opts.run) return withEstimate;
     const run = await runAndFollow(ctx, { wait: opts.wait !== false });
     if (run.result === 'failed') throw new StepError(`The pipeline run failed: ${run.url}`, 'Open the run, fix the failing stage, and queue it again.', 'pipeline');
-    return { ...report, run };
+    return { ...withEstimate, run };
   } finally {
     ctx.ui.dispose();
   }

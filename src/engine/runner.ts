@@ -45,7 +45,15 @@ function errorText(e: unknown): { error: string; fix?: string } {
   return { error: e instanceof Error ? e.message : String(e) };
 }
 
-export async function runSteps(steps: readonly Step[], ctx: Context, mode: Mode): Promise<RunReport> {
+export interface RunHooks {
+  /**
+   * After the survey's plan is printed, before the dry-run ends or anything is confirmed or applied
+   * (init prints its cost estimate there).
+   */
+  afterSurvey?: () => Promise<void>;
+}
+
+export async function runSteps(steps: readonly Step[], ctx: Context, mode: Mode, hooks: RunHooks = {}): Promise<RunReport> {
   const { log } = ctx;
   const byId = new Map(steps.map((s) => [s.id, s]));
   const reports = new Map<StepId, StepReport>(steps.map((s) => [s.id, { id: s.id, title: s.title, outcome: 'not-run', changes: [] }]));
@@ -71,6 +79,7 @@ export async function runSteps(steps: readonly Step[], ctx: Context, mode: Mode)
   if (surveyed.error) throw surveyed.error;
 
   for (const s of steps) printSurveyLine(ctx, reports.get(s.id)!);
+  await hooks.afterSurvey?.();
 
   if (mode === 'dry-run') {
     log.info('');
