@@ -11,6 +11,9 @@ import type { Context } from '../engine/types.js';
 import { namesFor } from '../config/naming.js';
 import { deploymentValues } from '../steps/deployment-values.js';
 import { renderSummary, summaryLinks, type InitSummary } from '../ui/summary.js';
+import { estimateCost } from '../engine/estimate.js';
+import type { CostEstimate } from '../config/cost.js';
+import { renderEstimate } from '../ui/plan.js';
 
 /** Answers `init` cannot run without (the rest have defaults or are discovered). */
 export const INIT_REQUIRED: readonly AnswerKey[] = ['prefix', 'location', 'org', 'project'];
@@ -30,7 +33,7 @@ export interface InitOptions extends GlobalOptions {
  * `azure-mlops init` (and `plan` = `init --dry-run`): walks every step of the README.
  * A dry run changes nothing, not even the state dir.
  */
-export async function runInit(opts: InitOptions, base: Base, signal: AbortSignal): Promise<RunReport & { run?: RunOutcome; summary?: InitSummary }> {
+export async function runInit(opts: InitOptions, base: Base, signal: AbortSignal): Promise<RunReport & { estimate?: CostEstimate; run?: RunOutcome; summary?: InitSummary }> {
   const started = Date.now();
   const ctx = await createContext(base, opts, { flags: opts.answers, required: INIT_REQUIRED, signal });
   const mode = opts.dryRun ? 'dry-run' : 'apply';
@@ -41,9 +44,20 @@ export async function runInit(opts: InitOptions, base: Base, signal: AbortSignal
     ctx.log.teeTo(join(logs, `init-${new Date().toISOString().replace(/[:.]/g, '-')}.log`));
   }
   ctx.log.info(ctx.log.c.bold(`azure-mlops ${opts.dryRun ? 'plan' : 'init'}`) + ctx.log.c.dim(` — prefix ${ctx.answers.get('prefix')}, ${ctx.answers.get('location')}, ${ctx.answers.get('org')}/${ctx.answers.get('project')}`));
+  // Prices are fetched while the steps are surveyed and shown under the plan, before any question.
+  // The estimate never fails the run (see engine/estimate.ts); a dry run keeps its prices in memory.
+  const pricing = estimateCost(ctx, { persist: mode === 'apply' });
+  let estimate: CostEstimate | undefined;
+  const afterSurvey = async () => {
+    estimate = await pricing;
+    ctx.log.info('');
+    for (const line of renderEstimate(estimate, ctx.log.c)) ctx.log.info(line);
+    if (mode === 'apply') ctx.log.info(''); // the dry run's last words have their own blank line
+  };
   try {
-    const report = await runSteps(buildSteps({ pushTo: opts.pushTo, purgeDeleted: opts.purgeDeleted }), ctx, mode);
-    if (mode === 'dry-run') return report;
+    const report = await runSteps(buildSteps({ pushTo: opts.pushTo, purgeDeleted: opts.purgeDeleted }), ctx, mode, { afterSurvey });
+    const withEstimate = estimate ? { ...report, estimate } : report;
+    if (mode === 'dry-run') return withEstimate;
     let run: RunOutcome | undefined;
     if (opts.run) {
       run = await runAndFollow(ctx, { wait: opts.wait !== false });
@@ -51,7 +65,7 @@ export async function runInit(opts: InitOptions, base: Base, signal: AbortSignal
     }
     const summary = await buildSummary(ctx, report, run, Date.now() - started);
     for (const line of renderSummary(summary, ctx.log.c)) ctx.log.info(line);
-    return { ...report, ...(run ? { run } : {}), summary };
+    return { ...withEstimate, ...(run ? { run } : {}), summary };
   } finally {
     ctx.ui.dispose();
   }

@@ -121,6 +121,12 @@ export const answerFields = {
     description: "terraform state: 'local' (in the state dir) or 'azurerm' (a storage account sttf{prefix} with versioning and blob-lease locking)",
     defaultValue: 'local',
   },
+  currency: {
+    flag: '--currency <code>',
+    env: ['AZURE_MLOPS_CURRENCY'],
+    description: "currency of the plan's cost estimate (ISO 4217 code the Azure Retail Prices API knows, e.g. EUR, GBP)",
+    defaultValue: 'USD',
+  },
 } as const satisfies Record<string, AnswerField>;
 
 export type AnswerKey = keyof typeof answerFields;

@@ -115,6 +115,13 @@ const sshKey = z.string().min(1, 'the SSH key path is empty');
 
 const auth = z.enum(['federated', 'secret'], { message: "use 'federated' (workload identity federation, no secret) or 'secret'" });
 
+/** An ISO 4217 code as the Retail Prices API takes it (`currencyCode='EUR'`): three capitals. */
+const currency = z.string().superRefine((v, ctx) => {
+  if (/^[A-Z]{3}$/.test(v)) return;
+  const hint = /^[a-zA-Z]{3}$/.test(v.trim()) ? ` (did you mean '${v.trim().toUpperCase()}'?)` : '';
+  ctx.addIssue({ code: 'custom', message: `'${v}' is not a currency code: three capital letters such as USD, EUR or GBP${hint}` });
+});
+
 export const answersSchema = z.object({
   prefix,
   location,
@@ -138,6 +145,7 @@ export const answersSchema = z.object({
   terraformDir: z.string().min(1, 'the terraform directory path is empty'),
   stateBackend: z.enum(['local', 'azurerm'], { message: "use 'local' or 'azurerm'" }),
   devopsAuth: z.enum(['pat', 'entra'], { message: "use 'pat' or 'entra'" }),
+  currency,
 });
 
 /** Fully resolved answers (some may still be absent, e.g. in doctor). */

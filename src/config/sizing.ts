@@ -1,7 +1,8 @@
 import type { AnswerSet } from './resolve.js';
 
 /**
- * The compute the deployment creates, in one table, for the vCPU quota check (azure-preflight).
+ * The compute the deployment creates, in one table, for the vCPU quota check (azure-preflight)
+ * and the cost estimate (config/cost.ts): one source for the VM sizes and counts.
  *
  * KEEP IN SYNC with the terraform module's variable defaults (terraform/variables.tf:
  * aks_node_count, aks_node_vm_size, agent_vm_size, training_vm_size, training_max_nodes,
@@ -21,6 +22,8 @@ export const SIZING_DEFAULTS = {
   trainingMaxNodes: 4,
   /** terraform: training_low_priority */
   trainingLowPriority: true,
+  /** terraform/ml_workspace.tf: scale_settings.min_node_count (not a variable) */
+  trainingMinNodes: 0,
 } as const;
 
 export type VmPriority = 'dedicated' | 'lowPriority';
@@ -39,6 +42,8 @@ export interface PlannedCompute {
   vmSize: string;
   /** Nodes / VMs at most (the training cluster's maximum). */
   count: number;
+  /** Nodes / VMs running when nothing happens (the training cluster's minimum): what a month bills. */
+  atRest: number;
   priority: VmPriority;
   pool: QuotaPool;
   /** The terraform variables that set size and count (for fix hints). */
@@ -57,6 +62,7 @@ export function plannedCompute(answers: Pick<AnswerSet, 'maybe'>): PlannedComput
       what: 'AKS nodes',
       vmSize: d.aksNodeVmSize,
       count: d.aksNodeCount,
+      atRest: d.aksNodeCount,
       priority: 'dedicated',
       pool: 'compute',
       tfVariables: ['aks_node_vm_size', 'aks_node_count'],
@@ -66,6 +72,7 @@ export function plannedCompute(answers: Pick<AnswerSet, 'maybe'>): PlannedComput
       what: 'agent VM',
       vmSize: answers.maybe('agentVmSize') ?? d.agentVmSize,
       count: 1,
+      atRest: 1,
       priority: 'dedicated',
       pool: 'compute',
       tfVariables: ['agent_vm_size'],
@@ -75,6 +82,7 @@ export function plannedCompute(answers: Pick<AnswerSet, 'maybe'>): PlannedComput
       what: 'Azure ML training cluster (max nodes)',
       vmSize: d.trainingVmSize,
       count: d.trainingMaxNodes,
+      atRest: d.trainingMinNodes,
       priority: d.trainingLowPriority ? 'lowPriority' : 'dedicated',
       pool: 'azureml',
       tfVariables: ['training_vm_size', 'training_max_nodes', 'training_low_priority'],

@@ -9,6 +9,7 @@ import { ProcessRunner } from '../adapters/process.js';
 import { SshAdapter } from '../adapters/ssh.js';
 import { ToolsAdapter } from '../adapters/tools.js';
 import { TerraformAdapter } from '../adapters/terraform.js';
+import { PricesAdapter, PRICES_URL_ENV } from '../adapters/prices.js';
 import { PAT_ENV, type AnswerKey } from '../config/fields.js';
 import { resolveAnswers } from '../config/resolve.js';
 import { colorEnabled } from '../ui/colors.js';
@@ -162,6 +163,7 @@ export async function createContext(base: Base, opts: GlobalOptions, co: Context
     secrets,
     devops,
     tools: new ToolsAdapter(proc),
+    prices: new PricesAdapter({ endpoint: io.env[PRICES_URL_ENV] || undefined, onRequest: (url) => log.debug(`GET ${url}`) }),
     ssh: new SshAdapter(proc, run.homeDir),
     redactor,
     run,

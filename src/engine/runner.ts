@@ -72,7 +72,15 @@ export function tallyChanges(changes: readonly Change[]): PlanTally {
 /** Steps whose apply creates Azure resources: the confirmation then defaults to No (terraform, azd). */
 const CREATES_AZURE: readonly StepId[] = ['terraform', 'terraform-backend'];
 
-export async function runSteps(steps: readonly Step[], ctx: Context, mode: Mode): Promise<RunReport> {
+export interface RunHooks {
+  /**
+   * After the survey's plan is printed, before the dry-run ends or anything is confirmed or applied
+   * (init prints its cost estimate there).
+   */
+  afterSurvey?: () => Promise<void>;
+}
+
+export async function runSteps(steps: readonly Step[], ctx: Context, mode: Mode, hooks: RunHooks = {}): Promise<RunReport> {
   const { log } = ctx;
   const reports = new Map<StepId, StepReport>(steps.map((s) => [s.id, { id: s.id, title: s.title, outcome: 'not-run', changes: [] }]));
   const all = () => [...reports.values()];
@@ -111,6 +119,7 @@ export async function runSteps(steps: readonly Step[], ctx: Context, mode: Mode)
   const todo = steps.filter((s) => reports.get(s.id)!.outcome !== 'already');
   const tally = tallyChanges(todo.flatMap((s) => reports.get(s.id)!.changes));
   printPlan(ctx, steps.map((s) => reports.get(s.id)!), tally);
+  await hooks.afterSurvey?.();
 
   if (mode === 'dry-run') {
     log.info('');

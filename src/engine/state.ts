@@ -171,24 +171,31 @@ export class StateStore {
 
   private async write(): Promise<void> {
     this.state.updatedAt = new Date().toISOString();
-    const text = `${JSON.stringify(this.state, null, 2)}\n`;
-    if (this.redactor.redact(text) !== text) {
-      throw new Error('refusing to write a secret into the state file (this is a bug in azure-mlops; please report it)');
-    }
-    await ensureStateDir(this.dir);
-    const file = join(this.dir, STATE_FILE);
-    const tmp = `${file}.${process.pid}.tmp`;
-    const fh = await open(tmp, 'w', 0o600);
-    try {
-      await fh.writeFile(text);
-      await fh.sync();
-    } finally {
-      await fh.close();
-    }
-    await rename(tmp, file);
-    await chmod(file, 0o600);
+    await writeStateFile(this.dir, STATE_FILE, `${JSON.stringify(this.state, null, 2)}\n`, this.redactor);
     this.exists = true;
   }
+}
+
+/**
+ * Writes a file of the state dir (state.json, the price cache…): refused if a registered secret
+ * would land on disk; atomic (temp file + fsync + rename), mode 0600; creates the dir when needed.
+ */
+export async function writeStateFile(dir: string, name: string, text: string, redactor: Redactor): Promise<void> {
+  if (redactor.redact(text) !== text) {
+    throw new Error(`refusing to write a secret into ${name} (this is a bug in azure-mlops; please report it)`);
+  }
+  await ensureStateDir(dir);
+  const file = join(dir, name);
+  const tmp = `${file}.${process.pid}.tmp`;
+  const fh = await open(tmp, 'w', 0o600);
+  try {
+    await fh.writeFile(text);
+    await fh.sync();
+  } finally {
+    await fh.close();
+  }
+  await rename(tmp, file);
+  await chmod(file, 0o600);
 }
 
 /** Creates the state dir (0700) with a .gitignore so nothing in it is ever committed. */

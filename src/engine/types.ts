@@ -2,6 +2,7 @@ import type { AnswerSet } from '../config/resolve.js';
 import type { ArmAdapter } from '../adapters/arm.js';
 import type { AzAdapter } from '../adapters/az.js';
 import type { DevOpsAdapter } from '../adapters/devops.js';
+import type { PricesAdapter } from '../adapters/prices.js';
 import type { ProcessRunner } from '../adapters/process.js';
 import type { SshAdapter } from '../adapters/ssh.js';
 import type { TerraformAdapter } from '../adapters/terraform.js';
@@ -92,6 +93,8 @@ export interface Context {
   terraform: TerraformAdapter;
   /** Azure DevOps of --org (its methods fail with a usage error when no org was given). */
   devops: DevOpsAdapter;
+  /** The Azure Retail Prices API (the plan's cost estimate). */
+  prices: PricesAdapter;
   /** PAT and client secret: memory only, registered with the redactor. */
   secrets: Secrets;
   redactor: Redactor;

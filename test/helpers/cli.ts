@@ -33,6 +33,9 @@ export function baseEnv(home: string, extra: Record<string, string | undefined> 
     NO_COLOR: '1',
     FORCE_COLOR: '0',
     AZURE_CONFIG_DIR: join(home, '.azure'),
+    // No test reaches the network: the Retail Prices API defaults to a local port nothing should
+    // listen on (refused at once); startWorld points it at the fake prices server.
+    AZURE_MLOPS_PRICES_URL: 'http://127.0.0.1:9/api/retail/prices',
   };
   for (const [k, v] of Object.entries(extra)) {
     if (v === undefined) delete env[k];

@@ -5,6 +5,7 @@ import { testCert } from '../fakes/arm/certs.js';
 import { FakeDevOps } from '../fakes/devops/server.js';
 import type { FakeDevOpsOptions } from '../fakes/devops/types.js';
 import { FakeAz } from '../fakes/fake-az.js';
+import { FakePrices, type FakePricesOptions } from '../fakes/prices/server.js';
 import { FIXTURE_MODULE, TF_SHIM_BIN, terraformShimEnv } from '../fakes/fake-terraform.js';
 import { baseEnv, tempWorld } from './cli.js';
 import { makeKey } from './keys.js';
@@ -28,6 +29,8 @@ export interface World {
   az: FakeAz;
   arm: FakeArm;
   devops: FakeDevOps;
+  /** The Azure Retail Prices API (AZURE_MLOPS_PRICES_URL points at it). */
+  prices: FakePrices;
   env: Record<string, string>;
   /** The answers of a full init, for the CLI (flags). */
   args: string[];
@@ -43,11 +46,12 @@ export interface World {
  * script on the VM (an ARM run command) brings the agents online in the fake pool when — and only
  * when — the run command carried the right PAT.
  */
-export async function startWorld(opts: { az?: Record<string, unknown>; arm?: Partial<FakeArmWorld>; devops?: FakeDevOpsOptions; env?: Record<string, string>; /** The name `az cloud show` answers (its endpoints stay the fake ARM's). */ cloud?: string } = {}): Promise<World> {
+export async function startWorld(opts: { az?: Record<string, unknown>; arm?: Partial<FakeArmWorld>; devops?: FakeDevOpsOptions; prices?: FakePricesOptions; env?: Record<string, string>; /** The name `az cloud show` answers (its endpoints stay the fake ARM's). */ cloud?: string } = {}): Promise<World> {
   const w = tempWorld('aml-world-');
   makeKey(join(w.home, '.ssh'), 'id_ed25519');
   const arm = await FakeArm.start(opts.arm);
   const devops = await FakeDevOps.start({ pat: PAT, ...opts.devops });
+  const prices = await FakePrices.start(opts.prices);
   // What terraform's apply creates in Azure and later calls address directly.
   for (const sub of [SUB, SUB2]) {
     arm.addResource(`/subscriptions/${sub}/resourceGroups/rg-${PREFIX}-devops/providers/Microsoft.Compute/virtualMachines/vm-${PREFIX}-agents`, { location: 'westeurope', type: 'Microsoft.Compute/virtualMachines' });
@@ -67,7 +71,7 @@ export async function startWorld(opts: { az?: Record<string, unknown>; arm?: Par
     return { exitCode: 0, output: `registered ${p.AZP_AGENTS} agents` };
   };
   const az = new FakeAz({ cloud: arm.cloud(opts.cloud), nextSecret: CLIENT_SECRET, ...opts.az });
-  const env = baseEnv(w.home, { ...az.env(), ...terraformShimEnv(w.root), NODE_EXTRA_CA_CERTS: testCert().certFile, AZURE_DEVOPS_EXT_PAT: PAT, ...opts.env });
+  const env = baseEnv(w.home, { ...az.env(), ...terraformShimEnv(w.root), NODE_EXTRA_CA_CERTS: testCert().certFile, AZURE_DEVOPS_EXT_PAT: PAT, AZURE_MLOPS_PRICES_URL: prices.url, ...opts.env });
   env.PATH = `${TF_SHIM_BIN}:${env.PATH}`;
   const flags = { prefix: PREFIX, location: 'westeurope', org: devops.orgUrl, project: 'mlops', terraformDir: FIXTURE_MODULE };
   const args = ['--prefix', PREFIX, '--location', 'westeurope', '--org', devops.orgUrl, '--project', 'mlops', '--terraform-dir', FIXTURE_MODULE];
@@ -77,11 +81,12 @@ export async function startWorld(opts: { az?: Record<string, unknown>; arm?: Par
     az,
     arm,
     devops,
+    prices,
     env,
     args,
     flags,
     stop: async () => {
-      await Promise.all([arm.close(), devops.stop()]);
+      await Promise.all([arm.close(), devops.stop(), prices.stop()]);
     },
   };
 }

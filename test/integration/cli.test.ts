@@ -58,6 +58,7 @@ describe('the CLI process', () => {
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toContain('az account set --subscription 33333333-3333-3333-3333-333333333333');
     expect(r.stdout).toContain('Dry run: nothing was changed');
+    expect(r.stdout).toMatch(/Cost estimate: about [\d,.]+ USD a month in westeurope/); // from the world's fake price list
     expect(w.az.mutatingCalls()).toEqual([]);
     expect(existsSync(join(w.cwd, '.azure-mlops'))).toBe(false);
   });

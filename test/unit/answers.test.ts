@@ -174,6 +174,8 @@ describe('bad input: every answer, each rejection names the flag and the env var
     ['terraformDir', '', /empty/],
     ['stateBackend', 's3', /'local' or 'azurerm'/],
     ['devopsAuth', 'oauth', /'pat' or 'entra'/],
+    ['currency', 'eur', /three capital letters .*did you mean 'EUR'/],
+    ['currency', 'EURO', /not a currency code/],
   ];
   it.each(cases)('--%s %j', async (key, value, msg) => {
     const k = key as keyof typeof answerFields;
