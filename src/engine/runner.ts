@@ -198,7 +198,7 @@ async function confirmPlan(ctx: Context, tally: PlanTally, createsAzure: boolean
   }
   ctx.log.info('');
   // Terraform and azd: creating Azure resources is never the default answer.
-  const go = await ctx.ui.confirm(`Apply this plan (${counted}${createsAzure ? ', then terraform shows its resources' : ''})?`, !createsAzure);
+  const go = await ctx.ui.confirm(`Apply this plan (${counted})?`, !createsAzure);
   if (!go) throw new CancelledError('Stopped: you declined the plan. Nothing was created or changed.', 'Run `azure-mlops init` again when ready.');
 }
 
