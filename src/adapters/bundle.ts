@@ -24,7 +24,15 @@ async function walk(dir: string, base: string): Promise<string[]> {
   return out.sort();
 }
 
-export async function repositoryFiles(packageRoot: string, opts: { pool: string }): Promise<RepoFile[]> {
+/**
+ * AzureCLI@2 fails before running its script when `keepAzSessionActive` is true and the service
+ * connection is not workload identity federation (azure-pipelines-tasks
+ * Tasks/AzureCLIV2/azureclitask.ts, message KeepingAzSessionActiveUnsupportedScheme): with a
+ * client-secret connection the pushed pipeline has it false.
+ */
+const KEEP_SESSION = /^(\s*keepAzSessionActive:\s*)true\s*$/gm;
+
+export async function repositoryFiles(packageRoot: string, opts: { pool: string; auth: 'federated' | 'secret' }): Promise<RepoFile[]> {
   const files: RepoFile[] = [];
   const pipelines = join(packageRoot, 'devops_pipelines');
   for (const rel of await walk(pipelines, pipelines)) {
@@ -32,6 +40,9 @@ export async function repositoryFiles(packageRoot: string, opts: { pool: string 
     // The pool name is read at compile time from the variables template (see azdo-variables.yml).
     if (rel === 'azdo-variables.yml' && opts.pool !== 'pool001') {
       content = Buffer.from(content.toString('utf8').replace(/(- name: POOL_NAME\s*\n\s*value: )pool001\b/, `$1${opts.pool}`));
+    }
+    if (opts.auth === 'secret' && /\.ya?ml$/.test(rel)) {
+      content = Buffer.from(content.toString('utf8').replace(KEEP_SESSION, '$1false'));
     }
     files.push({ path: `/devops_pipelines/${rel}`, content });
   }

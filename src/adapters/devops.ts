@@ -141,11 +141,37 @@ export type VariableGroup = z.infer<typeof variableGroupSchema>;
 export type Repo = z.infer<typeof repoSchema>;
 export type Pipeline = z.infer<typeof pipelineSchema>;
 export type Run = z.infer<typeof runSchema>;
+/** A build of the Builds API: a YAML pipeline's run is a build with the same id, and only the build has `tags`. */
+export const buildSchema = z
+  .object({ id: z.number(), status: z.union([z.string(), z.number()]).nullish(), result: z.union([z.string(), z.number()]).nullish(), tags: z.array(z.string()).nullish(), _links: z.object({ web: z.object({ href: z.string() }).partial() }).partial().passthrough().nullish() })
+  .passthrough();
+/** The newest run of a pipeline as `doctor` reads it. */
+export interface LastRun {
+  id: number;
+  /** Build status, lower-case: notstarted, inprogress, cancelling, postponed, completed. */
+  state: string;
+  /** Build result, lower-case, once completed: succeeded, partiallysucceeded, failed, canceled. */
+  result?: string;
+  /** The build's tags (the pipeline tags a run whose new model was not better: MODEL_NOT_BETTER_TAG). */
+  tags: string[];
+  url?: string;
+}
 
 function parse<T>(schema: z.ZodType<T>, value: unknown, what: string): T {
   const r = schema.safeParse(value);
   if (!r.success) throw new DevOpsError(`Azure DevOps returned an unexpected ${what} (${r.error.issues[0]?.path.join('.')}: ${r.error.issues[0]?.message})`, undefined, undefined);
   return r.data;
+}
+
+function lastRunOf(b: z.infer<typeof buildSchema>): LastRun {
+  const result = b.result === null || b.result === undefined ? undefined : buildResult(b.result);
+  return {
+    id: b.id,
+    state: buildState(b.status),
+    ...(result && result !== 'none' ? { result } : {}),
+    tags: b.tags ?? [],
+    ...(b._links?.web?.href ? { url: b._links.web.href } : {}),
+  };
 }
 
 /** Enum values arrive as numbers in some places and strings in others. */
@@ -159,6 +185,11 @@ const RUN_RESULTS: Record<number, string> = { 0: 'unknown', 1: 'succeeded', 2: '
 const enumName = (v: unknown, t: Record<number, string>) => (typeof v === 'number' ? (t[v] ?? String(v)) : String(v ?? '')).toLowerCase();
 export const runState = (v: unknown): string => enumName(v, RUN_STATES);
 export const runResult = (v: unknown): string => enumName(v, RUN_RESULTS);
+// Builds API enums (BuildStatus, BuildResult: flags in the library's BuildInterfaces), as lower-case names.
+const BUILD_STATES: Record<number, string> = { 0: 'none', 1: 'inprogress', 2: 'completed', 4: 'cancelling', 8: 'postponed', 32: 'notstarted' };
+const BUILD_RESULTS: Record<number, string> = { 0: 'none', 2: 'succeeded', 4: 'partiallysucceeded', 8: 'failed', 32: 'canceled' };
+export const buildState = (v: unknown): string => enumName(v, BUILD_STATES);
+export const buildResult = (v: unknown): string => enumName(v, BUILD_RESULTS);
 
 export interface DevOpsAdapterOptions {
   orgUrl: string;
@@ -528,15 +559,26 @@ export class DevOpsAdapter {
     );
   }
 
-  /** The newest run of the pipeline named `name`, if any. */
-  async lastRun(project: string, name: string): Promise<{ id: number; state: string; result?: string; url?: string } | undefined> {
+  /**
+   * The newest run of the pipeline named `name`, if any, read as a build (Builds API, newest queue
+   * time first, one result): the Pipelines API's Run has no tags, the Build has `tags: string[]`
+   * (build/7.1/build.json, definition Build).
+   */
+  async lastRun(project: string, name: string): Promise<LastRun | undefined> {
     const p = await this.findPipeline(project, name);
     if (!p) return undefined;
-    const runs = await this.call('list runs', (a) => a.getPipelinesApi().then((x) => x.listRuns(project, p.id)));
-    const last = (runs ?? []).map((r) => parse(runSchema, r, 'run')).sort((a, b) => b.id - a.id)[0];
-    if (!last) return undefined;
-    const result = last.result === null || last.result === undefined ? undefined : runResult(last.result);
-    return { id: last.id, state: runState(last.state), ...(result ? { result } : {}), ...(last._links?.web?.href ? { url: last._links.web.href } : {}) };
+    const QUEUE_TIME_DESCENDING = 4; // BuildQueryOrder.QueueTimeDescending
+    const builds = await this.call('list runs', (a) =>
+      a.getBuildApi().then((b) => b.getBuilds(project, [p.id], undefined, undefined, undefined, undefined, undefined, undefined, undefined, undefined, undefined, undefined, 1, undefined, undefined, undefined, QUEUE_TIME_DESCENDING)),
+    );
+    const last = [...(builds ?? [])].map((x) => parse(buildSchema, x, 'build')).sort((a, b) => b.id - a.id)[0];
+    return last ? lastRunOf(last) : undefined;
+  }
+
+  /** The tags of one run (its build), e.g. to tell a "model not better" run after `--run`. */
+  async runTags(project: string, runId: number): Promise<string[]> {
+    const b = await this.call('read the run\'s build', (a) => a.getBuildApi().then((x) => x.getBuild(project, runId)));
+    return b ? (parse(buildSchema, b, 'build').tags ?? []) : [];
   }
 
   permissionsPath(project: string, type: 'queue' | 'endpoint' | 'variablegroup', id: string | number): string {

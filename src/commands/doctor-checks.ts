@@ -10,7 +10,7 @@ import { agentsStep } from '../steps/agents.js';
 import { runPreflightChecks, type PreflightCheckId } from '../steps/azure-preflight.js';
 import { devopsProjectStep } from '../steps/devops-project.js';
 import { extensionStep } from '../steps/extension.js';
-import { pipelineStep, PIPELINE_NAME } from '../steps/pipeline.js';
+import { MODEL_NOT_BETTER_TAG, NOT_BETTER_FINDING, pipelineStep, PIPELINE_NAME } from '../steps/pipeline.js';
 import { serviceConnectionStep } from '../steps/service-connection.js';
 import { identityKind, pipelineIdentity, servicePrincipalStep } from '../steps/service-principal.js';
 import { locatePublicKey } from '../steps/ssh-key.js';
@@ -186,9 +186,13 @@ export function doctorChecks(ctx: Context): DoctorCheck[] {
       run: async (c) => {
         const last = await c.devops.lastRun(c.answers.get('project'), PIPELINE_NAME);
         if (!last) return { status: 'warning', summary: 'the pipeline has not run yet', fix: 'Queue a run: azure-mlops init --run (or from Azure DevOps).' };
-        const what = `run ${last.id}: ${last.result ?? last.state}${last.url ? ` — ${last.url}` : ''}`;
+        const link = last.url ? ` — ${last.url}` : '';
+        // A new model that is not better ends the run succeeded with this tag (the pipeline never
+        // cancels itself), so a canceled run is one somebody canceled.
+        if (last.result === 'succeeded' && last.tags.includes(MODEL_NOT_BETTER_TAG)) return { status: 'ok', summary: `run ${last.id}: succeeded: ${NOT_BETTER_FINDING}${link}` };
+        const what = `run ${last.id}: ${last.result ?? last.state}${link}`;
         if (last.result === 'failed') return { status: 'warning', summary: what, fix: 'Open the run to see the failing stage.' };
-        if (last.result === 'canceled') return { status: 'ok', summary: `${what} (canceled: the new model was not better than the production one)` };
+        if (last.result === 'canceled') return { status: 'warning', summary: `${what} (somebody canceled it)`, fix: 'Queue a new run: azure-mlops init --run (or from Azure DevOps).' };
         return { status: 'ok', summary: what };
       },
     },

@@ -13,6 +13,13 @@ import { defineStep, type CheckResult, type Context } from '../engine/types.js';
 type Ctx = Pick<Context, 'devops' | 'answers' | 'state'>;
 
 export const PIPELINE_NAME = 'azdo-ci-build-train';
+/**
+ * The build tag a run gets (`##vso[build.addbuildtag]`) when its new model is not better than the
+ * production model: the run then succeeds with nothing registered and nothing deployed.
+ */
+export const MODEL_NOT_BETTER_TAG = 'model-not-better';
+/** What doctor and `--run` say about such a run. */
+export const NOT_BETTER_FINDING = 'the new model was not better; nothing deployed';
 type ResourceType = 'queue' | 'endpoint' | 'variablegroup';
 
 /** The three resources the pipeline must be authorized for, with their ids. */
@@ -97,7 +104,8 @@ export interface RunOutcome {
 
 /**
  * `--run`: queues a run of the pipeline and, unless `wait` is false, follows it stage by stage
- * until it ends. A run that ends "canceled" is the seed's "the new model is not better" outcome.
+ * until it ends. A run whose new model is not better succeeds, tagged MODEL_NOT_BETTER_TAG, with
+ * Deploy and Smoke test skipped.
  */
 export async function runAndFollow(ctx: Pick<Context, 'devops' | 'answers' | 'state' | 'log' | 'ui' | 'signal'>, opts: { wait: boolean; pollMs?: number }): Promise<RunOutcome> {
   const project = ctx.answers.get('project');
@@ -130,6 +138,8 @@ export async function runAndFollow(ctx: Pick<Context, 'devops' | 'answers' | 'st
   });
   const result = runResult(current.result);
   ctx.log.info(`Run ${run.id} ${runState(current.state)}: ${result || 'no result yet'} — ${url}`);
-  if (result === 'canceled') ctx.log.info('  (canceled is the expected outcome when the new model is not better than the production model)');
+  if (result === 'succeeded' && (await ctx.devops.runTags(project, run.id).catch((): string[] => [])).includes(MODEL_NOT_BETTER_TAG)) {
+    ctx.log.info(`  (${NOT_BETTER_FINDING}: run tagged ${MODEL_NOT_BETTER_TAG})`);
+  }
   return { runId: run.id, url, state: runState(current.state), ...(result ? { result } : {}) };
 }

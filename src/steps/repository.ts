@@ -60,7 +60,7 @@ export function createRepositoryStep(opts: { pushTo?: string } = {}) {
           ? { status: 'missing', summary: `branch '${branch}' does not exist yet in '${name}'` }
           : { status: 'missing', summary: `repository '${name}' has commits but no '${branch}' branch`, fix: 'Pass --push-to <new branch> to push the pipeline there.' };
       }
-      const diff = await differences(ctx, repo.id, branch, await repositoryFiles(ctx.run.packageRoot, { pool: ctx.answers.get('pool') }));
+      const diff = await differences(ctx, repo.id, branch, await repositoryFiles(ctx.run.packageRoot, { pool: ctx.answers.get('pool'), auth: ctx.answers.get('auth') }));
       if (diff.length === 0) return { status: 'ok', summary: `'${name}' has the pipeline and ML code on '${branch}'`, record };
       const hasPipeline = !diff.some((d) => d.startsWith(`${PIPELINE_YAML} (absent)`));
       return {
@@ -74,7 +74,7 @@ export function createRepositoryStep(opts: { pushTo?: string } = {}) {
     async plan(c, found) {
       const ctx: Ctx = { ...c, pushTo: opts.pushTo };
       const name = ctx.answers.get('repo');
-      const files = await repositoryFiles(ctx.run.packageRoot, { pool: ctx.answers.get('pool') });
+      const files = await repositoryFiles(ctx.run.packageRoot, { pool: ctx.answers.get('pool'), auth: ctx.answers.get('auth') });
       if (/has commits/.test(found.summary) && !opts.pushTo) {
         throw new StepError(`${found.summary}: the pipeline file ${PIPELINE_YAML} is not there, and a repository with commits is never overwritten.`, 'Pass --push-to <new branch> to push the pipeline and ML code to a new branch.', 'repository');
       }
@@ -96,7 +96,7 @@ export function createRepositoryStep(opts: { pushTo?: string } = {}) {
       const heads = await ctx.devops.refs(project, repo.id);
       const branch = branchOf(ctx);
       if (heads.some((h) => h.name === `refs/heads/${branch}`)) return; // never overwrite
-      const files = await repositoryFiles(ctx.run.packageRoot, { pool: ctx.answers.get('pool') });
+      const files = await repositoryFiles(ctx.run.packageRoot, { pool: ctx.answers.get('pool'), auth: ctx.answers.get('auth') });
       const base = opts.pushTo ? heads.find((h) => h.name === `refs/heads/${DEFAULT_BRANCH}`)?.objectId : undefined;
       // On a new branch from main: add what main lacks, edit what differs, leave the rest.
       const change = new Map((base ? await differences(ctx, repo.id, DEFAULT_BRANCH, files) : []).map((d) => [d.split(' ')[0]!, d.endsWith('(absent)') ? 'add' : 'edit']));

@@ -260,3 +260,88 @@ describe('pipelines, runs and pipeline permissions', () => {
     expect(h.fake.world.builds[0]?.stages.length).toBeGreaterThan(1);
   });
 });
+
+// The Build security namespace and its "Stop builds" bit (areas/security.ts).
+const BUILD_NAMESPACE = '33344d9c-fc72-4d6f-aba5-fa317101a7e9';
+const STOP_BUILDS = 512;
+const SECURITY = { acceptHeader: 'application/json;api-version=7.1-preview.1' };
+
+interface AcesJson {
+  count: number;
+  value: Array<{ descriptor: string; allow: number; deny: number; extendedInfo: Record<string, unknown> }>;
+}
+
+describe('canceling a run needs "Stop builds", which the build service identity lacks by default', () => {
+  async function runningBuild() {
+    h = await startFake({ enforceResourceAuthorization: false, requireOnlineAgents: false, runCompleteAfterPolls: 100 });
+    const project = h.fake.addProject('mlops');
+    const repo = h.fake.addRepo('mlops', 'code', YAML);
+    const pipelines = await h.api.getPipelinesApi();
+    const pipeline = await pipelines.createPipeline(pipelineParams(repo.id), 'mlops');
+    const run = await pipelines.runPipeline({}, 'mlops', pipeline.id ?? 0);
+    const build = await h.api.getBuildApi();
+    expect((await build.getBuild('mlops', run.id ?? 0)).status).toBe(BuildStatus.InProgress);
+    return { project, pipelineId: pipeline.id ?? 0, runId: run.id ?? 0, build, pipelines };
+  }
+  const grant = (token: string, descriptor: string, allow: number, deny = 0, merge = true) =>
+    h!.api.rest.create<AcesJson>(`${h!.fake.orgUrl}/_apis/accesscontrolentries/${BUILD_NAMESPACE}`, { token, merge, accessControlEntries: [{ descriptor, allow, deny }] }, SECURITY);
+
+  it('a cancel PATCH is refused with 403 until an entry allowing Stop builds is posted for the build service identity; then the run ends canceled', async () => {
+    const { project, pipelineId, runId, build, pipelines } = await runningBuild();
+    const who = h!.fake.buildServiceIdentity('mlops');
+    expect(who).toEqual({ displayName: 'mlops Build Service (contoso)', descriptor: `Microsoft.TeamFoundation.ServiceIdentity;${h!.fake.world.org.id}:Build:${project.id}` });
+
+    // Through the library, and as the pipeline's old curl step sent it (api-version 7.1, status as a string).
+    const denied = await rejection(build.updateBuild({ status: BuildStatus.Cancelling }, 'mlops', runId));
+    expect(denied.statusCode).toBe(403);
+    expect(denied.result?.typeKey).toBe('AccessDeniedException');
+    expect(denied.message).toContain('mlops Build Service (contoso) needs Stop builds permissions');
+    const url = `${h!.fake.orgUrl}/${project.id}/_apis/build/builds/${runId}`;
+    expect((await rejection(h!.api.rest.update(url, { status: 'cancelling' }, { acceptHeader: 'application/json;api-version=7.1' }))).statusCode).toBe(403);
+    // Entries that do not apply: another identity, another pipeline, another bit.
+    await grant(`${project.id}/${pipelineId}`, `Microsoft.TeamFoundation.ServiceIdentity;${h!.fake.world.org.id}:Build:${h!.fake.world.org.id}`, STOP_BUILDS);
+    await grant(`${project.id}/${pipelineId + 1}`, who.descriptor, STOP_BUILDS);
+    await grant(`${project.id}/${pipelineId}`, who.descriptor, 8);
+    expect((await rejection(build.updateBuild({ status: BuildStatus.Cancelling }, 'mlops', runId))).statusCode).toBe(403);
+    expect((await pipelines.getRun('mlops', pipelineId, runId)).state).toBe(RunState.InProgress);
+
+    // The Security API is preview-only in 7.1.
+    const released = await rejection(h!.api.rest.create(`${h!.fake.orgUrl}/_apis/accesscontrolentries/${BUILD_NAMESPACE}`, { token: project.id, accessControlEntries: [] }, { acceptHeader: 'application/json;api-version=7.1' }));
+    expect(released.result?.typeKey).toBe('VssInvalidPreviewVersionException');
+    // merge: the new bit is OR-ed into the identity's entry on this pipeline's token.
+    const granted = await grant(`${project.id}/${pipelineId}`, who.descriptor, STOP_BUILDS);
+    expect(granted.statusCode).toBe(200);
+    expect(granted.result).toEqual({ count: 1, value: [{ descriptor: who.descriptor, allow: STOP_BUILDS | 8, deny: 0, extendedInfo: {} }] });
+
+    const cancelling = await build.updateBuild({ status: BuildStatus.Cancelling }, 'mlops', runId);
+    expect(cancelling.status).toBe(BuildStatus.Cancelling);
+    expect((await pipelines.getRun('mlops', pipelineId, runId))).toMatchObject({ state: RunState.Completed, result: RunResult.Canceled });
+    expect(await build.getBuild('mlops', runId)).toMatchObject({ status: BuildStatus.Completed, result: BuildResult.Canceled });
+  });
+
+  it('the closest token decides: a project-wide allow works, a deny on the pipeline beats it; merge false replaces an entry', async () => {
+    const { project, pipelineId, runId, build } = await runningBuild();
+    const who = h!.fake.buildServiceIdentity('mlops');
+    await grant(project.id, who.descriptor, STOP_BUILDS);
+    await grant(`${project.id}/${pipelineId}`, who.descriptor, 0, STOP_BUILDS);
+    expect((await rejection(build.updateBuild({ status: BuildStatus.Cancelling }, 'mlops', runId))).statusCode).toBe(403);
+    const replaced = await grant(`${project.id}/${pipelineId}`, who.descriptor, 0, 0, false);
+    expect(replaced.result?.value).toEqual([{ descriptor: who.descriptor, allow: 0, deny: 0, extendedInfo: {} }]);
+    expect((await build.updateBuild({ status: BuildStatus.Cancelling }, 'mlops', runId)).status).toBe(BuildStatus.Cancelling);
+    expect(h!.fake.world.accessControlEntries).toHaveLength(2);
+  });
+
+  it('a seeded run carries the tags its steps added; the Builds API returns them, newest run first', async () => {
+    h = await startFake();
+    h.fake.addProject('mlops');
+    const repo = h.fake.addRepo('mlops', 'code', YAML);
+    const pipeline = await (await h.api.getPipelinesApi()).createPipeline(pipelineParams(repo.id), 'mlops');
+    h.fake.addRun('mlops', 'azdo-ci-build-train', { result: 'failed' });
+    const seeded = h.fake.addRun('mlops', 'azdo-ci-build-train', { result: 'succeeded', tags: ['model-not-better'] });
+    const build = await h.api.getBuildApi();
+    const newest = await build.getBuilds('mlops', [pipeline.id ?? 0], undefined, undefined, undefined, undefined, undefined, undefined, undefined, undefined, undefined, undefined, 1);
+    expect(newest.map((b) => [b.id, b.status, b.result, b.tags])).toEqual([[seeded.id, BuildStatus.Completed, BuildResult.Succeeded, ['model-not-better']]]);
+    expect((await build.getBuild('mlops', seeded.id)).tags).toEqual(['model-not-better']);
+    expect(() => h!.fake.addRun('mlops', 'nope', { result: 'succeeded' })).toThrow(/no pipeline nope/);
+  });
+});

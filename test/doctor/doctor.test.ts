@@ -164,6 +164,33 @@ describe('doctor on a deployed world', () => {
     }
   });
 
+  it('devops.last-run reads the newest run and its tags: "model not better" is ok, canceled and failed are warnings', async () => {
+    const builds = [...w.devops.world.builds];
+    try {
+      // Older runs do not count: only the newest one is read.
+      w.devops.addRun('mlops', 'azdo-ci-build-train', { result: 'failed' });
+      const notBetter = w.devops.addRun('mlops', 'azdo-ci-build-train', { result: 'succeeded', tags: ['model-not-better'] });
+      let r = await doctor();
+      expectStatus(r, 'devops.last-run', 'ok', new RegExp(`^run ${notBetter.id}: succeeded: the new model was not better; nothing deployed — http.*buildId=${notBetter.id}$`));
+
+      const deployed = w.devops.addRun('mlops', 'azdo-ci-build-train', { result: 'succeeded', tags: ['release'] });
+      expectStatus(await doctor(), 'devops.last-run', 'ok', new RegExp(`^run ${deployed.id}: succeeded — `));
+
+      // The pipeline never cancels itself: a canceled run is one somebody canceled.
+      const canceled = w.devops.addRun('mlops', 'azdo-ci-build-train', { result: 'canceled', tags: ['model-not-better'] });
+      r = await doctor();
+      expectStatus(r, 'devops.last-run', 'warning', new RegExp(`^run ${canceled.id}: canceled — .*\\(somebody canceled it\\)$`));
+      expect(r.get('devops.last-run')!.fix).toMatch(/azure-mlops init --run/);
+
+      w.devops.addRun('mlops', 'azdo-ci-build-train', { result: 'failed', tags: ['model-not-better'] });
+      r = await doctor();
+      expectStatus(r, 'devops.last-run', 'warning', /: failed — /);
+      expect(r.get('devops.last-run')!.fix).toMatch(/failing stage/);
+    } finally {
+      w.devops.world.builds = builds;
+    }
+  });
+
   it('deployment: drift and a missing AKS cluster; no terraform state skips what needs it', async () => {
     expectStatus(await doctor({ agents: '6' }), 'deployment.drift', 'missing', /variables changed/);
     const aksKey = Object.keys(w.arm.world.resources).find((k) => /managedclusters\/aksmlops01$/.test(k) && k.includes('22222222'))!;

@@ -34,14 +34,16 @@ describe('Azure DevOps credentials and pipeline runs', () => {
     expect(ok.stdout + ok.stderr).not.toContain(DEVOPS_TOKEN);
   });
 
-  it('--run queues a run and follows it to the end, printing the result and its URL; --no-wait returns at once', async () => {
-    const w = await world({ devops: { runCompleteAfterPolls: 2 } });
+  it('--run queues a run and follows it to the end, printing the result, its URL and a "model not better" tag; --no-wait returns at once', async () => {
+    // The run's Train stage tags it model-not-better (the new model was not better).
+    const w = await world({ devops: { runCompleteAfterPolls: 2, runTags: ['model-not-better'] } });
     const r = await runCli(['init', '--yes', '--run', '--json', ...w.args], { env: w.env, cwd: w.cwd });
     expect(r.code, r.stderr.slice(-1500)).toBe(0);
     const doc = JSON.parse(r.stdout);
     expect(doc.run).toMatchObject({ state: 'completed', result: 'succeeded', url: expect.stringContaining('/_build/results?buildId=') });
     expect(r.stderr).toMatch(/Queued run .* of azdo-ci-build-train/);
     expect(r.stderr).toMatch(/completed: succeeded/);
+    expect(r.stderr).toContain('(the new model was not better; nothing deployed: run tagged model-not-better)');
 
     const again = await runCli(['init', '--yes', '--run', '--no-wait', '--json', ...w.args], { env: w.env, cwd: w.cwd });
     expect(again.code).toBe(0);

@@ -1,7 +1,7 @@
 // The pipeline's inline scripts, run for real with bash against a fake `az` (a shell script on
-// PATH that answers like az and records its calls), a fake Azure DevOps builds endpoint and a fake
-// scoring endpoint on 127.0.0.1. Variables reach the scripts as the agent passes them: as
-// environment variables, from azdo-variables.yml and the variable group.
+// PATH that answers like az and records its calls) and a fake scoring endpoint on 127.0.0.1.
+// Variables reach the scripts as the agent passes them: as environment variables, from
+// azdo-variables.yml and the variable group.
 import { spawn, spawnSync } from 'node:child_process';
 import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
@@ -9,13 +9,13 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it, type TestContext } from 'vitest';
+import { MODEL_NOT_BETTER_TAG } from '../../src/steps/pipeline.js';
 import { loadYaml, PIPELINES_DIR, requireOrSkip, TEMPLATES_DIR, type Yaml } from './helpers.js';
 
 const pipeline = loadYaml(join(PIPELINES_DIR, 'azdo-ci-build-train.yml'));
 const stageSteps = (name: string): Yaml[] =>
   (pipeline.stages as Yaml[]).find((s) => s.stage === name)!.jobs[0].steps;
 const trainModel = stageSteps('Train').find((s) => s.name === 'TrainModel')!.inputs.inlineScript as string;
-const cancelRun = stageSteps('Train').at(-1)!.bash as string;
 const deploy = stageSteps('Deploy').find((s) => s.task === 'AzureCLI@2')!.inputs.inlineScript as string;
 const smokeTest = stageSteps('SmokeTest').find((s) => s.task === 'AzureCLI@2')!.inputs.inlineScript as string;
 
@@ -24,7 +24,7 @@ const FAKE_AZ = String.raw`#!/usr/bin/env bash
 state="$FAKE_AZ_STATE"
 printf '%s\n' "$*" >> "$state/calls.log"
 has() { case " $* " in *" $1 "*) return 0;; esac; return 1; }
-case "$1" in extension|configure) exit 0;; esac
+case "$1" in extension|configure) exit 0;; esac  # recorded above
 case "$2 $3" in
   "compute show") printf 'name\tkubernetes\n' ;;
   "environment show") [ -f "$state/environment" ] || exit 1 ;;
@@ -81,7 +81,7 @@ afterEach(async () => {
 });
 
 function prerequisites(ctx: TestContext) {
-  const missing = ['bash', 'curl', 'python3', 'sha256sum'].filter(
+  const missing = ['bash', 'python3', 'sha256sum'].filter(
     (tool) => spawnSync('sh', ['-c', `command -v ${tool}`]).status !== 0,
   );
   requireOrSkip(ctx, missing.length ? `missing on PATH: ${missing.join(', ')}` : undefined);
@@ -139,16 +139,22 @@ describe('Train: TrainModel step', () => {
     expect(submit).toMatch(/jobs\.train\.environment=azureml:diabetes-env:h[0-9a-f]{12}\b/);
     expect(calls()).toContainEqual(expect.stringMatching(/^ml environment create --file .*aml\/environment\.yml --set version=h[0-9a-f]{12}/));
     expect(stdout).toContain('##vso[task.setvariable variable=MODEL_VERSION;isOutput=true]11\n');
-    expect(stdout).toContain('##vso[task.setvariable variable=MODEL_IMPROVED]true');
+    expect(stdout).not.toContain('build.addbuildtag');
+    // The ml extension at the version pinned in azdo-variables.yml, before any other az call.
+    expect(calls().slice(0, 2)).toEqual([
+      `extension add --name ml --version ${pipelineEnv().AZ_ML_EXTENSION_VERSION} --yes --only-show-errors`,
+      'configure --defaults group=rg-test-ml workspace=aml-test',
+    ]);
   });
 
-  it('sets no version and flags the run for cancellation when nothing was registered', async (ctx) => {
+  it('when nothing was registered: succeeds with no version, a warning and the model-not-better tag', async (ctx) => {
     prerequisites(ctx);
     models('models.json', [['1', '40', '2856.5']]);
     const { code, stdout, stderr } = await run(trainModel);
     expect(code, stderr).toBe(0);
     expect(stdout).not.toContain('variable=MODEL_VERSION');
-    expect(stdout).toContain('##vso[task.setvariable variable=MODEL_IMPROVED]false');
+    expect(stdout).toContain('##vso[task.logissue type=warning]The new model is not better than the production model: nothing registered, nothing deployed\n');
+    expect(stdout).toContain(`##vso[build.addbuildtag]${MODEL_NOT_BETTER_TAG}\n`);
   });
 
   it('uses "none" as the baseline for the first model (the model does not exist yet)', async (ctx) => {
@@ -167,39 +173,7 @@ describe('Train: TrainModel step', () => {
     const { code, stdout } = await run(trainModel);
     expect(code).toBe(1);
     expect(stdout).toContain('##vso[task.logissue type=error]Azure ML job job-123 ended with status Failed');
-    expect(stdout).not.toContain('MODEL_IMPROVED');
-  });
-});
-
-describe('Train: cancel step', () => {
-  it('PATCHes this build to cancelling with the token in the header, never in the output', async (ctx) => {
-    prerequisites(ctx);
-    const seen: Array<{ method?: string; url?: string; auth?: string; body: string }> = [];
-    const url = await serve((request, body) => {
-      seen.push({ method: request.method, url: request.url, auth: request.headers.authorization, body });
-      return [200, '{"status":"cancelling"}'];
-    });
-    const token = 'fake-job-access-token-0123456789';
-    const { code, stdout, stderr } = await run(cancelRun, {
-      SYSTEM_COLLECTIONURI: `${url}/org/`, SYSTEM_TEAMPROJECTID: 'project-id', SYSTEM_ACCESSTOKEN: token,
-    });
-    expect(code, stderr).toBe(0);
-    expect(seen).toEqual([{
-      method: 'PATCH', url: '/org/project-id/_apis/build/builds/42?api-version=7.1',
-      auth: `Bearer ${token}`, body: '{"status":"cancelling"}',
-    }]);
-    expect(stdout + stderr).not.toContain(token);
-    expect(calls).toThrow(); // no az call at all
-  });
-
-  it('fails with the fix when the service refuses to cancel', async (ctx) => {
-    prerequisites(ctx);
-    const url = await serve(() => [403, '{"message":"Access denied"}']);
-    const { code, stdout } = await run(cancelRun, {
-      SYSTEM_COLLECTIONURI: `${url}/org/`, SYSTEM_TEAMPROJECTID: 'p', SYSTEM_ACCESSTOKEN: 'x',
-    });
-    expect(code).toBe(1);
-    expect(stdout).toContain("Canceling the run failed (HTTP 403): allow 'Stop builds'");
+    expect(stdout).not.toMatch(/MODEL_VERSION|build\.addbuildtag/);
   });
 });
 

@@ -1,9 +1,14 @@
 // What the multi-stage pipeline must do, read from its YAML: stages and their dependencies, the
 // modelVersion parameter, variables (template, then group), the self-hosted pool everywhere, the
-// canceled-not-failed path when the model is not better, the smoke test, and secret hygiene.
+// "model not better" path (Train succeeds, tags the run, later stages skipped), the pinned ml
+// extension, keepAzSessionActive where a task waits on Azure ML, the smoke test, and secret hygiene.
+import { readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { loadYaml, PIPELINES_DIR, pipelineFiles, type Yaml } from './helpers.js';
+import { parse } from 'yaml';
+import { repositoryFiles } from '../../src/adapters/bundle.js';
+import { MODEL_NOT_BETTER_TAG } from '../../src/steps/pipeline.js';
+import { listFiles, loadYaml, PIPELINES_DIR, pipelineFiles, ROOT, type Yaml } from './helpers.js';
 
 const MAIN = 'azdo-ci-build-train.yml';
 const PR = 'azdo-pr-build-train.yml';
@@ -15,6 +20,8 @@ const GROUP_VARIABLES = [
 ];
 
 const load = (file: string) => loadYaml(join(PIPELINES_DIR, file));
+/** How every AzureCLI@2 task gets the ml extension: the pinned version, never --upgrade. */
+const ADD_ML = 'az extension add --name ml --version "$AZ_ML_EXTENSION_VERSION" --yes --only-show-errors';
 
 /** The pipeline's stages with `- template:` job entries replaced by the template's jobs. */
 function stagesOf(file: string): Yaml[] {
@@ -113,8 +120,9 @@ describe('azdo-ci-build-train.yml', () => {
         azureSubscription: '$(WORKSPACE_SVC_CONNECTION)', scriptType: 'bash', scriptLocation: 'inlineScript',
       });
       expect(scriptOf(step)).toMatch(/^set -euo pipefail$/m);
-      expect(scriptOf(step)).toContain('az extension add --name ml');
-      expect(scriptOf(step)).toContain('az configure --defaults group="$RESOURCE_GROUP" workspace="$WORKSPACE_NAME"');
+      // The extension first, then the defaults, before any other az call.
+      const lines = scriptOf(step).split('\n').filter((line) => /^\s*az /.test(line)).map((line) => line.trim());
+      expect(lines.slice(0, 2)).toEqual([ADD_ML, 'az configure --defaults group="$RESOURCE_GROUP" workspace="$WORKSPACE_NAME"']);
     }
     // Built-in tasks only.
     expect(new Set(allSteps(MAIN).filter((s) => s.task).map((s) => s.task))).toEqual(
@@ -146,28 +154,23 @@ describe('azdo-ci-build-train.yml', () => {
     expect(script).toContain('##vso[task.setvariable variable=MODEL_VERSION;isOutput=true]$version');
   });
 
-  it('ends as canceled, not failed, when the new model is not better, and skips the later stages', () => {
+  it('when the new model is not better: Train succeeds with a warning and the model-not-better tag, the later stages are skipped', () => {
     const [train] = stage(MAIN, 'Train').jobs;
     const trainSteps = steps(train);
     const submit = scriptOf(trainSteps.find((s) => s.name === 'TrainModel')!);
-    // No version registered by this build: no output variable, and the cancel flag.
+    // No version registered by this build: no output variable, a warning, the tag; and no failure.
     const notBetter = submit.slice(submit.indexOf('registered-by'));
-    expect(notBetter).toMatch(/if \[ -n "\$version" \]; then[\s\S]*isOutput=true[\s\S]*else[\s\S]*MODEL_IMPROVED\]false/);
-
-    const cancel = trainSteps[trainSteps.length - 1]!;
-    expect(cancel.condition).toBe("and(succeeded(), eq(variables['MODEL_IMPROVED'], 'false'))");
-    const script = scriptOf(cancel);
-    expect(script).toContain('${SYSTEM_COLLECTIONURI}${SYSTEM_TEAMPROJECTID}/_apis/build/builds/${BUILD_BUILDID}?api-version=7.1');
-    expect(script).toContain('-X PATCH');
-    expect(script).toContain(`--data '{"status":"cancelling"}'`); // BuildStatus value in the 7.1 REST spec
-    // It fails the run only when the cancel call itself fails.
-    expect(script.match(/exit 1/g)).toHaveLength(1);
-    expect(script.indexOf('exit 1')).toBeGreaterThan(script.indexOf('if [ "${status:0:1}" != "2" ]'));
-    // The token reaches curl on stdin from the env mapping, never in the script text.
-    expect(cancel.env).toEqual({ SYSTEM_ACCESSTOKEN: '$(System.AccessToken)' });
-    expect(script).toContain(`printf 'Authorization: Bearer %s\\n' "$SYSTEM_ACCESSTOKEN" | curl`);
-    expect(script).toContain('-H @-');
-    expect(script).not.toContain('System.AccessToken');
+    const [registered, otherwise] = notBetter.split(/^\s*else$/m);
+    expect(registered).toContain('isOutput=true');
+    expect(otherwise).toContain('echo "##vso[task.logissue type=warning]The new model is not better than the production model: nothing registered, nothing deployed"');
+    expect(otherwise).toContain(`echo "##vso[build.addbuildtag]${MODEL_NOT_BETTER_TAG}"`);
+    const commands = otherwise!.split('\n').filter((line) => !/^\s*#/.test(line)).join('\n');
+    expect(commands).not.toMatch(/\bexit\b|setvariable/);
+    // The run never cancels itself (that needs "Stop builds"): no call to the Builds API, no token,
+    // no step after TrainModel.
+    expect(trainSteps.at(-1)!.name).toBe('TrainModel');
+    const everything = JSON.stringify(load(MAIN));
+    expect(everything).not.toMatch(/cancelling|_apis\/build|System\.AccessToken|SYSTEM_ACCESSTOKEN|sleep 300/);
 
     // Deploy (and so SmokeTest) needs the version Train registered, or a requested one.
     expect(flat(stage(MAIN, 'Deploy').condition)).toBe(
@@ -223,12 +226,11 @@ describe('azdo-pr-build-train.yml', () => {
 describe('every pipeline file', () => {
   const files = pipelineFiles();
 
-  it('never traces commands and maps System.AccessToken only through env', () => {
+  it('never traces commands and needs no System.AccessToken', () => {
     for (const file of files) {
       const text = JSON.stringify(load(file));
       expect(text, file).not.toMatch(/set -[a-wyz]*x|set -o xtrace/);
-      const uses = text.match(/System\.AccessToken/g) ?? [];
-      expect(uses.length, file).toBe(file === MAIN ? 1 : 0);
+      expect(text, file).not.toMatch(/System\.AccessToken/i);
     }
   });
 
@@ -250,5 +252,93 @@ describe('every pipeline file', () => {
         }
       }
     }
+  });
+});
+
+/** Every step of a pipeline file, wherever it sits (stages, jobs, templates). */
+function stepsIn(node: unknown): Yaml[] {
+  if (Array.isArray(node)) return node.flatMap(stepsIn);
+  if (!node || typeof node !== 'object') return [];
+  return Object.entries(node as Yaml).flatMap(([key, value]) =>
+    key === 'steps' && Array.isArray(value) ? [...(value as Yaml[]), ...value.flatMap(stepsIn)] : stepsIn(value),
+  );
+}
+const everyStep = () => pipelineFiles().flatMap((file) => stepsIn(load(file)).map((step) => ({ file, step })));
+const azureCliTasks = () => everyStep().filter(({ step }) => step.task === 'AzureCLI@2');
+
+/** Text files of the package and the repository it pushes (what could carry a second pin). */
+function shippedFiles(): string[] {
+  const dirs = ['devops_pipelines', 'templates', 'terraform', 'src', 'scripts', 'bin'];
+  return [
+    ...dirs.flatMap((dir) => listFiles(join(ROOT, dir), `${dir}/`)),
+    'README.md', 'package.json',
+  ].filter((path) => !/(^|\/)(\.terraform|__pycache__|node_modules)\//.test(path) && statSync(join(ROOT, path)).size < 2_000_000);
+}
+
+describe('the az ml extension: one pinned version, added by each task', () => {
+  const version = templateVariables().get('AZ_ML_EXTENSION_VERSION');
+
+  it('azdo-variables.yml pins a 2.x release in AZ_ML_EXTENSION_VERSION', () => {
+    expect(version).toMatch(/^2\.\d+\.\d+$/);
+  });
+
+  it('every AzureCLI@2 task of every pipeline file adds exactly that version; nothing upgrades or installs it otherwise', () => {
+    expect(azureCliTasks().length).toBeGreaterThanOrEqual(3);
+    for (const { file, step } of azureCliTasks()) {
+      expect(scriptOf(step).split('\n').map((line) => line.trim()), `${file} ${step.displayName}`).toContain(ADD_ML);
+    }
+    for (const { file, step } of everyStep()) {
+      for (const line of scriptOf(step).split('\n').map((l) => l.trim())) {
+        if (/\baz\s+extension\s+(add|update)\b/.test(line)) expect(line, `${file} ${step.displayName}`).toBe(ADD_ML);
+        expect(line, file).not.toMatch(/\baz\s+extension\b.*(--upgrade|--system)/);
+      }
+    }
+  });
+
+  it('the version appears in azdo-variables.yml only: no other file pins the ml extension or sets the variable', () => {
+    const token = new RegExp(`(?<![\\d.])${version!.replace(/\./g, '\\.')}(?![\\d.])`);
+    const literalPin = /az\s+extension\s+add\b[^\n]*\s(--name|-n)\s+ml\b[^\n]*--version\s+['"]?\d/;
+    const setsVariable = /name:\s*AZ_ML_EXTENSION_VERSION\b|\bAZ_ML_EXTENSION_VERSION\s*[:=]/;
+    const offenders = shippedFiles().filter((path) => {
+      if (path === 'devops_pipelines/azdo-variables.yml') return false;
+      const text = readFileSync(join(ROOT, path), 'utf8');
+      return token.test(text) || literalPin.test(text) || setsVariable.test(text);
+    });
+    expect(offenders).toEqual([]);
+    expect(GROUP_VARIABLES).not.toContain('AZ_ML_EXTENSION_VERSION');
+  });
+});
+
+describe('keepAzSessionActive', () => {
+  const waitsOnAzureMl = (step: Yaml) => /\baz ml job create\b|\bonline-deployment\b/.test(scriptOf(step));
+
+  it('is true on every AzureCLI@2 task that waits on Azure ML (job create and wait, online deployment create/update)', () => {
+    const waiting = azureCliTasks().filter(({ step }) => waitsOnAzureMl(step));
+    expect(waiting.map(({ step }) => step.name ?? step.displayName)).toEqual(['TrainModel', 'Create or update the endpoint and deployment']);
+    for (const { file, step } of waiting) expect(step.inputs.keepAzSessionActive, `${file} ${step.displayName}`).toBe(true);
+  });
+
+  it('init --auth secret pushes it as false (AzureCLI@2 fails on it with a non-federated connection) and changes nothing else', async () => {
+    const pushed = async (auth: 'federated' | 'secret') =>
+      new Map((await repositoryFiles(ROOT, { pool: 'pool001', auth })).map((f) => [f.path, f.content.toString('utf8')]));
+    const [federated, secret] = [await pushed('federated'), await pushed('secret')];
+    let changed = 0;
+    for (const file of pipelineFiles()) {
+      const path = `/devops_pipelines/${file}`;
+      expect(federated.get(path), file).toBe(readFileSync(join(PIPELINES_DIR, file), 'utf8'));
+      const before = federated.get(path)!.split('\n');
+      const after = secret.get(path)!.split('\n');
+      expect(after.length).toBe(before.length);
+      const diff = before.map((line, i) => [line, after[i]!]).filter(([a, b]) => a !== b);
+      for (const [a, b] of diff) {
+        expect(a).toMatch(/^\s*keepAzSessionActive: true$/);
+        expect(b).toBe(a!.replace('true', 'false'));
+      }
+      changed += diff.length;
+      for (const step of stepsIn(parse(secret.get(path)!)).filter((s) => s.task === 'AzureCLI@2')) {
+        expect(step.inputs.keepAzSessionActive ?? false, file).toBe(false);
+      }
+    }
+    expect(changed).toBe(2);
   });
 });

@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { answerFields, answerKeys, flagName } from '../../src/config/fields.js';
 import { buildProgramForDocs } from '../helpers/program.js';
 import { steps } from '../../src/steps/index.js';
+import { MODEL_NOT_BETTER_TAG, NOT_BETTER_FINDING } from '../../src/steps/pipeline.js';
 
 const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8');
 /** Asserts without dumping the whole README on failure. */
@@ -30,6 +31,15 @@ describe('README, --help and the code agree', () => {
   it('documents every step and every exit code', () => {
     for (const s of steps) mentions(`\`${s.id}\``);
     for (const code of [0, 1, 2, 3, 130]) expect(readme).toMatch(new RegExp(`\\| ${code} \\|`));
+  });
+
+  it('describes the "model not better" outcome as the pipeline and doctor have it: a succeeded, tagged run, never a canceled one', () => {
+    mentions(`\`${MODEL_NOT_BETTER_TAG}\``);
+    mentions(NOT_BETTER_FINDING);
+    expect(readme).not.toMatch(/ends \*?canceled\*? is the|canceled is the .?model not better/i);
+    const pushed = readFileSync(new URL('../../templates/README.md', import.meta.url), 'utf8');
+    expect(pushed).toContain(`**\`${MODEL_NOT_BETTER_TAG}\`**`);
+    expect(pushed).not.toMatch(/cancels itself\*\*|Stop builds\*\* for the project's build service/);
   });
 
   it('gives the two set-up commands, and .ci/run runs the same test command', () => {

@@ -21,6 +21,7 @@ import { extensionRoutes } from './areas/extensions.js';
 import { endpointRoutes } from './areas/endpoints.js';
 import { gitRoutes } from './areas/git.js';
 import { buildRoutes } from './areas/build.js';
+import { securityRoutes } from './areas/security.js';
 
 export const ZERO_ID = '0000000000000000000000000000000000000000';
 export const AGILE_TEMPLATE_ID = 'adcc42ab-9882-485e-a3ed-7678f01f66bc';
@@ -41,6 +42,7 @@ export function resolveOptions(o: FakeDevOpsOptions = {}): ResolvedOptions {
     projectCreateResult: o.projectCreateResult ?? 'succeeded',
     runCompleteAfterPolls: o.runCompleteAfterPolls ?? 1,
     runResult: o.runResult ?? 'succeeded',
+    runTags: o.runTags ?? [],
     enforceResourceAuthorization: o.enforceResourceAuthorization ?? true,
     requireOnlineAgents: o.requireOnlineAgents ?? true,
     duplicateEndpointStatus: o.duplicateEndpointStatus ?? 500,
@@ -69,6 +71,7 @@ const ROUTES: CompiledRoute[] = [
   ...endpointRoutes,
   ...gitRoutes,
   ...buildRoutes,
+  ...securityRoutes,
 ].map((r: Route) => compileRoute(r));
 
 export class Backend {

@@ -53,6 +53,8 @@ export const LOCATIONS: LocationDef[] = [
   { id: '28e1305e-2afe-47bf-abaf-cbb0e6a91988', area: 'pipelines', resourceName: 'pipelines', routeTemplate: '{project}/_apis/{resource}/{pipelineId}', resourceVersion: 1, minVersion: '6.0', released: true },
   { id: '7859261e-d2e9-4a68-b820-a5d84cc5bb3d', area: 'pipelines', resourceName: 'runs', routeTemplate: '{project}/_apis/pipelines/{pipelineId}/{resource}/{runId}', resourceVersion: 1, minVersion: '6.0', released: true },
   { id: '53df2d18-29ea-46a9-bee0-933540f80abf', area: 'pipelines', resourceName: 'preview', routeTemplate: '{project}/_apis/pipelines/{pipelineId}/{resource}', resourceVersion: 1, minVersion: '6.1', released: false },
+  // Security (no client in the library); preview-only in security/7.1/security.json
+  { id: 'ac08c8ff-4323-4b08-af90-bcd018d380ce', area: 'Security', resourceName: 'AccessControlEntries', routeTemplate: '_apis/{resource}/{securityNamespaceId}', resourceVersion: 1, minVersion: '1.0', released: false },
   // pipelinePermissions (no client in the library)
   { id: 'b5b9a4a4-e6cd-4096-853c-ab7d8b0c4eb2', area: 'pipelinePermissions', resourceName: 'pipelinePermissions', routeTemplate: '{project}/_apis/pipelines/{resource}/{resourceType}/{resourceId}', resourceVersion: 1, minVersion: '5.1', released: false },
 ];

@@ -20,9 +20,13 @@ import { installExtension as install } from './areas/extensions.js';
 import { createEndpoint } from './areas/endpoints.js';
 import { applyPush, normalizePath } from './areas/git.js';
 import { resolvePath } from './areas/yaml.js';
+import { seedCompletedRun } from './areas/build.js';
+import { buildServiceIdentity } from './areas/security.js';
 import type { World } from './world.js';
 import type {
   Agent,
+  Build,
+  BuildResult,
   Definition,
   FailMode,
   FakeDevOpsOptions,
@@ -351,6 +355,22 @@ export class FakeDevOps {
     };
     this.world.definitions.push(d);
     return d;
+  }
+
+  /**
+   * A completed run of the YAML pipeline `pipeline` (by name) with `result` and the build `tags` its
+   * steps added (`##vso[build.addbuildtag]`), as if it had run earlier; it is the newest run.
+   */
+  addRun(project: string, pipeline: string, opts: { result: BuildResult; tags?: string[] }): Build {
+    const p = this.project(project);
+    const d = this.world.pipelines.find((x) => x.projectId === p.id && x.name.toLowerCase() === pipeline.toLowerCase());
+    if (!d) throw new Error(`FakeDevOps.addRun: no pipeline ${pipeline} in ${project}`);
+    return seedCompletedRun(this.backend, d, opts);
+  }
+
+  /** The project's build service identity, `{Project} Build Service ({org})`: who a run's System.AccessToken is. */
+  buildServiceIdentity(project: string): { descriptor: string; displayName: string } {
+    return buildServiceIdentity(this.backend, this.project(project));
   }
 
   /** Authorizes a resource (queue id, endpoint id, variable group id) for a pipeline id or all pipelines. */

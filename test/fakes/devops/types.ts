@@ -24,6 +24,8 @@ export interface FakeDevOpsOptions {
   runCompleteAfterPolls?: number;
   /** Result of a run that passed validation and had an agent. Default 'succeeded'. */
   runResult?: 'succeeded' | 'failed' | 'canceled';
+  /** Build tags such a run has when it completes (what its steps add with `##vso[build.addbuildtag]`). Default none. */
+  runTags?: string[];
   /**
    * Validate a YAML run like the service: the pool's queue, the variable groups and the service
    * connections it references must exist and be authorized for the pipeline (pipelinePermissions),
@@ -283,7 +285,8 @@ export interface Definition {
   triggers: unknown[];
 }
 
-export type BuildStatus = 'notStarted' | 'inProgress' | 'completed';
+/** 'cancelling' after an accepted cancel PATCH, until the next GET completes it as canceled. */
+export type BuildStatus = 'notStarted' | 'inProgress' | 'cancelling' | 'completed';
 export type BuildResult = 'succeeded' | 'partiallySucceeded' | 'failed' | 'canceled';
 
 export interface PlannedJob {
@@ -325,6 +328,8 @@ export interface Build {
   finalYaml: string;
   planId: string;
   timelineId: string;
+  /** Build tags (Build.tags in build/7.1/build.json), e.g. added by the run's `##vso[build.addbuildtag]`. */
+  tags: string[];
 }
 
 export type PermissionResourceType = 'queue' | 'endpoint' | 'variablegroup' | string;
@@ -353,4 +358,16 @@ export interface AgentPackage {
   infoUrl: string;
   hashValue: string;
   filename: string;
+}
+
+/**
+ * One access control entry of the Security API (security/7.1/security.json, AccessControlEntry),
+ * stored with the namespace and token of its ACL.
+ */
+export interface AccessControlEntry {
+  securityNamespaceId: string;
+  token: string;
+  descriptor: string;
+  allow: number;
+  deny: number;
 }

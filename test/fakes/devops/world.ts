@@ -1,6 +1,7 @@
 // The in-memory state of the fake organization. Plain arrays, readable (and, with care,
 // writable) by tests; the server keeps them consistent.
 import type {
+  AccessControlEntry,
   Agent,
   AgentPackage,
   Build,
@@ -35,6 +36,8 @@ export class World {
   builds: Build[] = [];
   permissions: ResourcePermissions[] = [];
   agentPackages: AgentPackage[] = [];
+  /** ACEs posted to the Security API (`POST _apis/accesscontrolentries/{securityNamespaceId}`). */
+  accessControlEntries: AccessControlEntry[] = [];
 
   constructor(org: { id: string; name: string }, user: IdentityRef) {
     this.org = org;

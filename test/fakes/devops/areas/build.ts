@@ -8,6 +8,7 @@ import { ApiError, bodyArray, bodyObject, list, noContent, obj, ok, str, type Re
 import type { Backend } from '../backend.js';
 import type { Build, BuildResult, Definition, Project, Repo, ResourcePermissions } from '../types.js';
 import { renderRepo, resolveVersion } from './git.js';
+import { BUILD_NAMESPACE, buildServiceIdentity, hasPermission, STOP_BUILDS } from './security.js';
 import { PipelineReader } from './yaml.js';
 
 const DEFINITIONS = 'dbeaf647-6167-421a-bda9-c9327b25e2e6';
@@ -365,6 +366,43 @@ function queueBuildFor(b: Backend, p: Project, d: Definition, q: QueueRequest, r
     finalYaml: commit.tree[yamlPath]?.toString('utf8') ?? '',
     planId: b.uuid(),
     timelineId: b.uuid(),
+    tags: [],
+  };
+  b.world.builds.push(build);
+  return build;
+}
+
+/**
+ * Seeding: a completed run of a YAML pipeline with `result` and `tags` (what its steps added with
+ * `##vso[build.addbuildtag]`), as if it had run earlier. No stages: its timeline is empty.
+ */
+export function seedCompletedRun(b: Backend, d: Definition, o: { result: BuildResult; tags?: string[] }): Build {
+  const repo = repoOf(b, d);
+  const branch = d.defaultBranch ?? repo?.defaultBranch ?? 'refs/heads/main';
+  const now = b.now();
+  const build: Build = {
+    id: b.next('build'),
+    projectId: d.projectId,
+    definitionId: d.id,
+    buildNumber: buildNumber(b, d),
+    status: 'completed',
+    result: o.result,
+    reason: 'manual',
+    queueTime: now,
+    startTime: now,
+    finishTime: now,
+    sourceBranch: branch,
+    sourceVersion: repo?.refs[branch] ?? '0000000000000000000000000000000000000000',
+    templateParameters: {},
+    variables: {},
+    stages: [],
+    validationError: undefined,
+    polls: 0,
+    pollsBeforeDone: 0,
+    finalYaml: '',
+    planId: b.uuid(),
+    timelineId: b.uuid(),
+    tags: [...(o.tags ?? [])],
   };
   b.world.builds.push(build);
   return build;
@@ -383,6 +421,12 @@ function poolsWithoutAgents(b: Backend, build: Build): string[] {
 /** One observation (GET) of a build/run: advances it while an agent is available. */
 function observe(b: Backend, build: Build): void {
   if (build.status === 'completed') return;
+  if (build.status === 'cancelling') {
+    build.status = 'completed';
+    build.result = 'canceled';
+    build.finishTime = b.now();
+    return;
+  }
   if (b.opts.requireOnlineAgents && poolsWithoutAgents(b, build).length > 0) return;
   build.polls += 1;
   if (build.status === 'notStarted') {
@@ -392,6 +436,7 @@ function observe(b: Backend, build: Build): void {
   if (build.polls > build.pollsBeforeDone) {
     build.status = 'completed';
     build.result = b.opts.runResult;
+    build.tags = [...b.opts.runTags];
     build.finishTime = b.now();
   }
 }
@@ -411,7 +456,7 @@ function renderBuild(b: Backend, build: Build): Record<string, unknown> {
       badge: { href: b.api(`${p.id}/_apis/build/status/${d.id}`) },
     },
     properties: {},
-    tags: [],
+    tags: [...build.tags],
     validationResults: build.validationError ? [{ result: 'error', message: build.validationError }] : [],
     plans: [{ planId: build.planId }],
     templateParameters: build.templateParameters,
@@ -480,6 +525,38 @@ function queueBuild(b: Backend, r: Req): Res {
 function getBuild(b: Backend, r: Req): Res {
   const build = requireBuild(b, r, r.params['buildId']);
   observe(b, build);
+  return ok(renderBuild(b, build));
+}
+
+/**
+ * Builds - Update Build (PATCH, build/7.1/build.json). Only a cancel is modelled:
+ * `{status: 'cancelling'}` (or BuildStatus.Cancelling = 4, as the library's enum sends it); the
+ * build is then `cancelling` and the next GET completes it as `canceled`.
+ *
+ * Canceling needs "Stop builds" (bit 512 of the Build namespace) on the pipeline's token or its
+ * project's. By default only Build and Project Administrators have it, not the project's build
+ * service identity (azure-devops-docs organizations/security/includes/pipelines-build.md). The
+ * only caller that cancels a build in this system is a run canceling itself with its
+ * System.AccessToken, i.e. as `{Project} Build Service ({org})`: the fake evaluates the permission
+ * for that identity, so the PATCH gets 403 unless an entry allowing it Stop builds was posted to
+ * the Security API (areas/security.ts). The status and the permission follow the docs; the
+ * message wording is the fake's.
+ */
+function updateBuild(b: Backend, r: Req): Res {
+  const build = requireBuild(b, r, r.params['buildId']);
+  const body = bodyObject(r, 'build');
+  const status = body['status'];
+  const cancel = status === 4 || str(status)?.toLowerCase() === 'cancelling';
+  if (!cancel) {
+    throw new ApiError(501, 'FakeRouteNotImplementedException', `Fake Azure DevOps models only the cancel of a build (status cancelling) on PATCH build/builds/${build.id}; got ${JSON.stringify(body)}.`);
+  }
+  const p = b.projectOf(r);
+  const who = buildServiceIdentity(b, p);
+  const tokens = [`${p.id}/${build.definitionId}`, p.id];
+  if (!hasPermission(b, BUILD_NAMESPACE, tokens, who.descriptor, STOP_BUILDS)) {
+    throw new ApiError(403, 'AccessDeniedException', `Access denied. ${who.displayName} needs Stop builds permissions for build ${build.id} in team project ${p.name} to perform the action.`);
+  }
+  if (build.status !== 'completed') build.status = 'cancelling';
   return ok(renderBuild(b, build));
 }
 
@@ -675,7 +752,8 @@ function getPipeline(b: Backend, r: Req): Res {
 function renderRun(b: Backend, build: Build, d: Definition): Record<string, unknown> {
   const p = projectOfDef(b, d);
   const url = b.api(`${p.id}/_apis/pipelines/${d.id}/runs/${build.id}`);
-  const state = build.status === 'completed' ? 'completed' : 'inProgress';
+  // Pipelines RunState: inProgress, canceling, completed (pipelines/7.1/pipelines.json).
+  const state = build.status === 'completed' ? 'completed' : build.status === 'cancelling' ? 'canceling' : 'inProgress';
   return {
     _links: {
       self: { href: url },
@@ -845,6 +923,7 @@ export const buildRoutes: Route[] = [
   { scope: 'project', method: 'POST', pattern: 'build/builds', location: BUILDS, handler: queueBuild },
   { scope: 'project', method: 'GET', pattern: 'build/builds', location: BUILDS, handler: listBuilds },
   { scope: 'project', method: 'GET', pattern: 'build/builds/:buildId', location: BUILDS, handler: getBuild },
+  { scope: 'project', method: 'PATCH', pattern: 'build/builds/:buildId', location: BUILDS, handler: updateBuild },
   { scope: 'project', method: 'GET', pattern: 'build/builds/:buildId/timeline/:timelineId?', location: TIMELINE, handler: getTimeline },
   { scope: 'project', method: 'PATCH', pattern: 'pipelines/pipelinePermissions', location: PERMISSIONS, handler: patchPermissionsBatch },
   { scope: 'project', method: 'GET', pattern: 'pipelines/pipelinePermissions/:resourceType/:resourceId', location: PERMISSIONS, handler: getPermissions },
