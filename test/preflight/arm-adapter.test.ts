@@ -142,7 +142,7 @@ describe('ArmAdapter against the fake ARM', () => {
       ctx.arm.quota.computeUsages(SUB, LOCATION),
       ctx.arm.quota.mlComputeUsages(SUB, LOCATION),
       ctx.arm.quota.vmSkus(SUB, LOCATION),
-      ctx.arm.authorization.canCreateRoleAssignments(SUB),
+      ctx.arm.authorization.permissions(`/subscriptions/${SUB}`),
       ctx.arm.resources.getResource(ids.aks, '2024-09-01'),
     ]);
     expect(azCommands().filter((c) => c === 'account get-access-token')).toHaveLength(1);

@@ -68,9 +68,4 @@ export class ArmAuthorization {
       return out;
     });
   }
-
-  /** Whether the identity may create role assignments at `scope` (Owner, User Access Administrator…). */
-  async canCreateRoleAssignments(subscriptionId: string, scope = `/subscriptions/${subscriptionId}`): Promise<boolean> {
-    return isActionAllowed(await this.permissions(scope), ROLE_ASSIGNMENT_WRITE).allowed;
-  }
 }

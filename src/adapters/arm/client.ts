@@ -103,7 +103,7 @@ export function armScope(resourceManager: string, activeDirectoryResourceId?: st
  * adapter, so the process gets the CLI's environment and timeout, is counted, and its stdout (the
  * token) is never logged.
  */
-export class AzCliCredential implements TokenCredential {
+class AzCliCredential implements TokenCredential {
   constructor(private readonly az: AzAdapter) {}
 
   async getToken(scopes: string | string[]): Promise<AccessToken> {
@@ -122,8 +122,6 @@ export class AzCliCredential implements TokenCredential {
  */
 export class CachingCredential implements TokenCredential {
   private readonly cache = new Map<string, { token?: AccessToken; pending?: Promise<AccessToken>; failedAt?: number }>();
-  /** How many tokens were actually requested from the inner credential (for tests and benchmarks). */
-  fetched = 0;
 
   constructor(
     private readonly inner: TokenCredential,
@@ -156,7 +154,6 @@ export class CachingCredential implements TokenCredential {
   }
 
   private async fetch(scopes: string[], options: GetTokenOptions): Promise<AccessToken> {
-    this.fetched++;
     let token: AccessToken | null;
     try {
       token = await this.inner.getToken(scopes, options);
@@ -308,7 +305,7 @@ export class ArmClient {
   }
 
   /** The one credential of this run: the az login (or the injected one) behind the token cache. */
-  credential(): Promise<CachingCredential> {
+  private credential(): Promise<CachingCredential> {
     this.credentialP ??= (async () => {
       const inner = this.opts.credential ?? new AzCliCredential(this.az);
       return new CachingCredential(inner, (t) => this.opts.redactor?.add(t));

@@ -1,6 +1,6 @@
 import type { AzAdapter } from '../az.js';
 import { ArmAuthorization } from './authorization.js';
-import { ArmClient, type ArmAdapterOptions, type ArmEndpoint, type CachingCredential } from './client.js';
+import { ArmClient, type ArmAdapterOptions, type ArmEndpoint } from './client.js';
 import { ArmCompute } from './compute.js';
 import { ArmIdentity } from './identity.js';
 import { ArmNames } from './names.js';
@@ -50,10 +50,5 @@ export class ArmAdapter {
   /** The active az cloud's resource manager and token scope (one `az cloud show` per run). */
   endpoint(): Promise<ArmEndpoint> {
     return this.client.endpoint();
-  }
-
-  /** The one credential of this run: the az login (or the injected one) behind the token cache. */
-  credential(): Promise<CachingCredential> {
-    return this.client.credential();
   }
 }

@@ -30,15 +30,15 @@ export class ArmProviders {
   }
 
   /**
-   * Registers a provider and (unless `wait: false`) waits until it is `Registered`, bounded by
-   * registerTimeoutMs. Returns the last state seen.
+   * Registers a provider and waits until it is `Registered`, bounded by registerTimeoutMs. Returns
+   * the last state seen.
    */
-  async registerProvider(subscriptionId: string, namespace: string, opts: { wait?: boolean } = {}): Promise<RegistrationState> {
+  async registerProvider(subscriptionId: string, namespace: string): Promise<RegistrationState> {
     const client = await this.arm.sdk('resources', subscriptionId);
     const scope = `/subscriptions/${subscriptionId}`;
     const first = await this.arm.call(`registering resource provider ${namespace}`, ACTION.providerRegister(namespace), scope, () => client.providers.register(namespace));
     const state: RegistrationState = parse(providerSchema, first, `resource provider ${namespace}`).registrationState ?? 'Unknown';
-    if (opts.wait === false || state === 'Registered') return state;
+    if (state === 'Registered') return state;
     return this.waitForProvider(subscriptionId, namespace);
   }
 
