@@ -1,7 +1,7 @@
 import { PAT_SCOPES } from '../adapters/devops.js';
 import { toolSpecs } from '../adapters/tools.js';
 import { AzError, compareVersions } from '../adapters/az.js';
-import { MANAGED_IDENTITY_API_VERSION } from '../adapters/arm.js';
+import { MANAGED_IDENTITY_API_VERSION } from '../adapters/arm/identity.js';
 import { LOGIN_FIX } from '../steps/azure-login.js';
 import { fromStep, type DoctorCheck } from '../engine/doctor.js';
 import type { CheckResult, Context } from '../engine/types.js';
@@ -93,10 +93,10 @@ export function doctorChecks(ctx: Context): DoctorCheck[] {
       run: async (c) => {
         const pinned = c.state.stepData<{ subscriptionId: string }>('azure-login').subscriptionId;
         let subId = c.answers.maybe('subscription') ?? pinned;
-        let sub: Awaited<ReturnType<typeof c.arm.subscription>>;
+        let sub: Awaited<ReturnType<typeof c.arm.resources.subscription>>;
         try {
           subId ??= (await c.az.account()).id;
-          sub = await c.arm.subscription(subId);
+          sub = await c.arm.resources.subscription(subId);
         } catch (e) {
           const text = e instanceof Error ? e.message : String(e);
           if ((e instanceof AzError && e.kind === 'not-logged-in') || /az login|AzureCliCredential|Please run/i.test(text)) {
@@ -125,7 +125,7 @@ export function doctorChecks(ctx: Context): DoctorCheck[] {
           const id = pipelineIdentity(c);
           const name = id.displayName ?? 'id-{prefix}-pipeline';
           if (!id.resourceId) return { status: 'ok', summary: `managed identity ${name}: terraform creates it (no Microsoft Entra directory rights needed)` };
-          const found = await c.arm.getResource(id.resourceId, MANAGED_IDENTITY_API_VERSION);
+          const found = await c.arm.resources.getResource(id.resourceId, MANAGED_IDENTITY_API_VERSION);
           return found
             ? { status: 'ok', summary: `managed identity ${name} (client ${id.appId ?? '?'})` }
             : { status: 'missing', summary: `managed identity ${name} not found in Azure`, fix: 'Run `azure-mlops init`: terraform recreates it with its role, and the service-connection step adds its federated credential again.' };
@@ -232,7 +232,7 @@ export function doctorChecks(ctx: Context): DoctorCheck[] {
       dependsOn: ['deployment.outputs', 'azure.login'],
       run: async (c) => {
         const o = c.state.data.outputs as Record<string, unknown>;
-        const [ws, aks] = await Promise.all([c.arm.getResource(String(o.workspace_id), '2024-10-01'), c.arm.getResource(String(o.aks_id), '2024-09-01')]);
+        const [ws, aks] = await Promise.all([c.arm.resources.getResource(String(o.workspace_id), '2024-10-01'), c.arm.resources.getResource(String(o.aks_id), '2024-09-01')]);
         const gone = [!ws && `workspace ${String(o.workspace_name)}`, !aks && `AKS cluster ${String(o.aks_name)}`].filter(Boolean);
         if (gone.length) return { status: 'missing', summary: `${gone.join(' and ')} not found in Azure`, fix: 'Run azure-mlops init: terraform will recreate what is missing.' };
         return { status: 'ok', summary: `${String(o.workspace_name)} and ${String(o.aks_name)} exist` };

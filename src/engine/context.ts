@@ -2,7 +2,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { ArmAdapter } from '../adapters/arm.js';
+import { ArmAdapter } from '../adapters/arm/index.js';
 import { AzAdapter } from '../adapters/az.js';
 import { DevOpsAdapter, DEVOPS_RESOURCE } from '../adapters/devops.js';
 import { ProcessRunner } from '../adapters/process.js';

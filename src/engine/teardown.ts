@@ -423,7 +423,7 @@ async function assemble(ctx: Context, opts: TeardownOptions, env: AssembleEnv): 
     else
       del(r, `trust of the service connection on ${r.meta?.identityId ? `managed identity ${r.meta.identityId.split('/').pop()}` : `app ${r.meta?.appId ?? spData.appId ?? '?'}`}`, [r], async () => {
         // On the pipeline's managed identity: an ARM child resource, by its name.
-        if (r.meta?.identityId) return (await arm.deleteFederatedCredential(r.meta.identityId, r.name)) ? 'deleted' : 'gone';
+        if (r.meta?.identityId) return (await arm.identity.deleteFederatedCredential(r.meta.identityId, r.name)) ? 'deleted' : 'gone';
         const appId = r.meta?.appId ?? spData.appId;
         if (!appId) return 'gone';
         // By id, or by name when the create was interrupted (az takes either).

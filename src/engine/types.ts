@@ -1,5 +1,5 @@
 import type { AnswerSet } from '../config/resolve.js';
-import type { ArmAdapter } from '../adapters/arm.js';
+import type { ArmAdapter } from '../adapters/arm/index.js';
 import type { AzAdapter } from '../adapters/az.js';
 import type { DevOpsAdapter } from '../adapters/devops.js';
 import type { PricesAdapter } from '../adapters/prices.js';

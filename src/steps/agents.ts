@@ -66,7 +66,7 @@ export const agentsStep = defineStep<'devops' | 'arm' | 'answers' | 'state' | 's
     const pat = await ctx.secrets.pat('the agents register with it');
     const result = await ctx.ui.task(`registering ${t.count} agents on the VM`, async () => {
       try {
-        return await ctx.arm.runCommand(t.vmId, RUN_COMMAND_NAME, {
+        return await ctx.arm.compute.runCommand(t.vmId, RUN_COMMAND_NAME, {
           location: ctx.answers.get('location'),
           script: `bash ${t.script}`,
           parameters: [
@@ -79,7 +79,7 @@ export const agentsStep = defineStep<'devops' | 'arm' | 'answers' | 'state' | 's
           timeoutInSeconds: 1200,
         });
       } finally {
-        await ctx.arm.deleteRunCommand(t.vmId, RUN_COMMAND_NAME).catch((e: Error) => ctx.log.warn(`Could not delete the run command ${RUN_COMMAND_NAME}: ${e.message}`));
+        await ctx.arm.compute.deleteRunCommand(t.vmId, RUN_COMMAND_NAME).catch((e: Error) => ctx.log.warn(`Could not delete the run command ${RUN_COMMAND_NAME}: ${e.message}`));
       }
     });
     if (result.exitCode !== 0) {

@@ -1,4 +1,9 @@
-import { ArmError, ROLE_ASSIGNMENT_WRITE, isActionAllowed, type ArmAdapter, type DeletedVault, type Permission, type RegistrationState, type Usage, type VmSku } from '../adapters/arm.js';
+import { ROLE_ASSIGNMENT_WRITE, isActionAllowed, type Permission } from '../adapters/arm/authorization.js';
+import { ArmError } from '../adapters/arm/client.js';
+import type { ArmAdapter } from '../adapters/arm/index.js';
+import type { DeletedVault } from '../adapters/arm/names.js';
+import type { RegistrationState } from '../adapters/arm/providers.js';
+import type { Usage, VmSku } from '../adapters/arm/quota.js';
 import { formatCommand } from '../adapters/process.js';
 import { howToSet } from '../config/fields.js';
 import { namesFor } from '../config/naming.js';
@@ -154,20 +159,20 @@ async function survey(ctx: PreflightCtx, opts: PreflightOptions): Promise<Survey
     // terraform/locals.tf: agent_vm = "vm-${prefix}-agents" in rg-{prefix}-devops
     agentVm: `${rgId(names.devopsResourceGroup)}/providers/Microsoft.Compute/virtualMachines/vm-${prefix}-agents`,
   };
-  const exists = async (id: string, apiVersion: string) => (await arm.getResource(id, apiVersion)) !== null;
+  const exists = async (id: string, apiVersion: string) => (await arm.resources.getResource(id, apiVersion)) !== null;
 
   // Shared by the names and deleted-vault checks.
-  const vaultName = once(() => arm.keyVaultNameAvailable(subscriptionId, names.keyVault));
+  const vaultName = once(() => arm.names.keyVaultNameAvailable(subscriptionId, names.keyVault));
   const vaultOurs = once(() => exists(ids.vault, RESOURCE_API.vault));
   const deletedVault = once(async (): Promise<DeletedVault | null> => {
-    const here = await arm.deletedVault(subscriptionId, location, names.keyVault);
+    const here = await arm.names.deletedVault(subscriptionId, location, names.keyVault);
     if (here) return here;
     // A vault deleted in another region of this subscription holds the name as well.
     const avail = await vaultName();
     if (avail.available || (await vaultOurs())) return null;
-    return (await arm.deletedVaults(subscriptionId)).find((v) => v.name.toLowerCase() === names.keyVault.toLowerCase()) ?? null;
+    return (await arm.names.deletedVaults(subscriptionId)).find((v) => v.name.toLowerCase() === names.keyVault.toLowerCase()) ?? null;
   });
-  const permissions = once(() => arm.permissions(`/subscriptions/${subscriptionId}`));
+  const permissions = once(() => arm.authorization.permissions(`/subscriptions/${subscriptionId}`));
 
   const guard = (id: PreflightCheckId, title: string, fn: () => Promise<CheckOutcome>) => fn().catch((e: unknown) => couldNotCheck(id, title, e));
 
@@ -175,8 +180,8 @@ async function survey(ctx: PreflightCtx, opts: PreflightOptions): Promise<Survey
     guard('azure.providers', 'Resource providers', () => checkProviders(arm, subscriptionId, permissions)),
     guard('azure.names', 'Global names', () =>
       checkNames([
-        { what: 'storage account', name: names.storageAccount, available: () => arm.storageNameAvailable(subscriptionId, names.storageAccount), ours: () => exists(ids.storage, RESOURCE_API.storage) },
-        { what: 'container registry', name: names.containerRegistry, available: () => arm.registryNameAvailable(subscriptionId, names.containerRegistry), ours: () => exists(ids.registry, RESOURCE_API.registry) },
+        { what: 'storage account', name: names.storageAccount, available: () => arm.names.storageNameAvailable(subscriptionId, names.storageAccount), ours: () => exists(ids.storage, RESOURCE_API.storage) },
+        { what: 'container registry', name: names.containerRegistry, available: () => arm.names.registryNameAvailable(subscriptionId, names.containerRegistry), ours: () => exists(ids.registry, RESOURCE_API.registry) },
         { what: 'key vault', name: names.keyVault, available: vaultName, ours: vaultOurs, softDeleted: deletedVault },
       ]),
     ),
@@ -195,7 +200,7 @@ async function survey(ctx: PreflightCtx, opts: PreflightOptions): Promise<Survey
 // ---- providers -------------------------------------------------------------------------------
 
 async function checkProviders(arm: ArmAdapter, subscriptionId: string, permissions: () => Promise<Permission[]>): Promise<CheckOutcome> {
-  const states = await arm.providerStates(subscriptionId, REQUIRED_PROVIDERS);
+  const states = await arm.providers.providerStates(subscriptionId, REQUIRED_PROVIDERS);
   const notRegistered = REQUIRED_PROVIDERS.filter((ns) => states[ns] !== 'Registered');
   if (notRegistered.length === 0) return finish('azure.providers', 'Resource providers', `${REQUIRED_PROVIDERS.length} resource providers registered`, []);
   // Registering needs `<namespace>/register/action` (Contributor and Owner have it).
@@ -389,9 +394,9 @@ async function checkQuota(
   const title = 'vCPU quota';
   const planned = plannedCompute(ctx.answers);
   const [skus, compute, ml, aksExists, agentExists] = await Promise.all([
-    arm.vmSkus(subscriptionId, location),
-    arm.computeUsages(subscriptionId, location).catch((e: unknown) => e as Error),
-    arm.mlComputeUsages(subscriptionId, location).catch((e: unknown) => e as Error),
+    arm.quota.vmSkus(subscriptionId, location),
+    arm.quota.computeUsages(subscriptionId, location).catch((e: unknown) => e as Error),
+    arm.quota.mlComputeUsages(subscriptionId, location).catch((e: unknown) => e as Error),
     existing.aksExists(),
     existing.agentVmExists(),
   ]);
@@ -552,11 +557,11 @@ export function createAzurePreflightStep(opts: PreflightOptions) {
           try {
             if (typeof ns === 'string') {
               await ctx.ui.task(`${ch.record?.waitOnly ? 'waiting for' : 'registering'} ${ns}`, () =>
-                ch.record?.waitOnly ? ctx.arm.waitForProvider(subscriptionId, ns) : ctx.arm.registerProvider(subscriptionId, ns),
+                ch.record?.waitOnly ? ctx.arm.providers.waitForProvider(subscriptionId, ns) : ctx.arm.providers.registerProvider(subscriptionId, ns),
               );
               ctx.log.debug(`resource provider ${ns} registered`);
             } else if (typeof vault === 'string' && typeof location === 'string') {
-              await ctx.ui.task(`purging soft-deleted key vault ${vault}`, () => ctx.arm.purgeDeletedVault(subscriptionId, location, vault));
+              await ctx.ui.task(`purging soft-deleted key vault ${vault}`, () => ctx.arm.names.purgeDeletedVault(subscriptionId, location, vault));
               ctx.log.debug(`soft-deleted key vault ${vault} purged`);
             }
           } catch (e) {

@@ -133,9 +133,9 @@ function ficHome(ctx: Ctx, identity: Partial<PipelineIdentity>): FicHome | undef
     return {
       what: `managed identity ${identity.displayName ?? resourceId.split('/').pop()}`,
       meta: { identityId: resourceId },
-      list: () => ctx.arm.federatedCredentials(resourceId),
+      list: () => ctx.arm.identity.federatedCredentials(resourceId),
       create: async (name, issuer, subject) => {
-        const fc = await ctx.arm.putFederatedCredential(resourceId, name, { issuer, subject, audiences: [AUDIENCE] });
+        const fc = await ctx.arm.identity.putFederatedCredential(resourceId, name, { issuer, subject, audiences: [AUDIENCE] });
         return { id: fc.id ?? fc.name };
       },
       command: (name) => `PUT ${resourceId}/federatedIdentityCredentials/${name} (issuer, subject, audience ${AUDIENCE})`,

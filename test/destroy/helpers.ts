@@ -1,7 +1,7 @@
 import { copyFileSync, cpSync, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { expect } from 'vitest';
-import { ArmAdapter } from '../../src/adapters/arm.js';
+import { ArmAdapter } from '../../src/adapters/arm/index.js';
 import { DevOpsAdapter } from '../../src/adapters/devops.js';
 import { teardown, type TeardownOptions, type TeardownReport } from '../../src/engine/teardown.js';
 import type { Context } from '../../src/engine/types.js';

@@ -1,5 +1,5 @@
 import { afterEach } from 'vitest';
-import { ArmAdapter } from '../../src/adapters/arm.js';
+import { ArmAdapter } from '../../src/adapters/arm/index.js';
 import type { Context } from '../../src/engine/types.js';
 import { testContext } from './context.js';
 import { startWorld, type World } from './world-core.js';

@@ -3,7 +3,8 @@ import { createServer } from 'node:net';
 import { promisify } from 'node:util';
 import type { AccessToken, TokenCredential } from '@azure/core-auth';
 import { describe, expect, it } from 'vitest';
-import { ArmError, CachingCredential, actionMatches, armScope, isActionAllowed, ROLE_ASSIGNMENT_WRITE } from '../../src/adapters/arm.js';
+import { actionMatches, isActionAllowed, ROLE_ASSIGNMENT_WRITE } from '../../src/adapters/arm/authorization.js';
+import { ArmError, CachingCredential, armScope } from '../../src/adapters/arm/client.js';
 import { CONTRIBUTOR, OWNER, READER, USER_ACCESS_ADMINISTRATOR } from '../fakes/arm/fake-arm.js';
 import { testCert } from '../fakes/arm/certs.js';
 import { FAKE_TOKEN, ids, LOCATION, setup, SUB } from './helpers.js';
@@ -133,16 +134,16 @@ describe('ArmAdapter against the fake ARM', () => {
   it('many calls through five SDK clients and the raw pipeline start one az token process', async () => {
     const { ctx, azCommands } = await setup();
     await Promise.all([
-      ctx.arm.providerStates(SUB, ['Microsoft.Compute', 'Microsoft.Storage']),
-      ctx.arm.storageNameAvailable(SUB, 'stx1'),
-      ctx.arm.registryNameAvailable(SUB, 'acrx1'),
-      ctx.arm.keyVaultNameAvailable(SUB, 'kv-x1'),
-      ctx.arm.deletedVault(SUB, LOCATION, 'kv-x1'),
-      ctx.arm.computeUsages(SUB, LOCATION),
-      ctx.arm.mlComputeUsages(SUB, LOCATION),
-      ctx.arm.vmSkus(SUB, LOCATION),
-      ctx.arm.canCreateRoleAssignments(SUB),
-      ctx.arm.getResource(ids.aks, '2024-09-01'),
+      ctx.arm.providers.providerStates(SUB, ['Microsoft.Compute', 'Microsoft.Storage']),
+      ctx.arm.names.storageNameAvailable(SUB, 'stx1'),
+      ctx.arm.names.registryNameAvailable(SUB, 'acrx1'),
+      ctx.arm.names.keyVaultNameAvailable(SUB, 'kv-x1'),
+      ctx.arm.names.deletedVault(SUB, LOCATION, 'kv-x1'),
+      ctx.arm.quota.computeUsages(SUB, LOCATION),
+      ctx.arm.quota.mlComputeUsages(SUB, LOCATION),
+      ctx.arm.quota.vmSkus(SUB, LOCATION),
+      ctx.arm.authorization.permissions(`/subscriptions/${SUB}`),
+      ctx.arm.resources.getResource(ids.aks, '2024-09-01'),
     ]);
     expect(azCommands().filter((c) => c === 'account get-access-token')).toHaveLength(1);
     expect(azCommands().filter((c) => c === 'cloud show')).toHaveLength(1);
@@ -150,55 +151,55 @@ describe('ArmAdapter against the fake ARM', () => {
 
   it('typed results: usages (Azure ML workspace-level entries left out), SKUs (VMs only), deleted vaults', async () => {
     const { ctx } = await setup({ arm: { deletedVaults: [{ name: 'kv-old', location: LOCATION, purgeProtectionEnabled: true }] } });
-    const usages = await ctx.arm.computeUsages(SUB, LOCATION);
+    const usages = await ctx.arm.quota.computeUsages(SUB, LOCATION);
     expect(usages.cores).toEqual({ current: 4, limit: 100, label: 'Total Regional vCPUs' });
     expect(usages.lowPriorityCores?.limit).toBe(100);
-    const ml = await ctx.arm.mlComputeUsages(SUB, LOCATION);
+    const ml = await ctx.arm.quota.mlComputeUsages(SUB, LOCATION);
     expect(ml['Total Cluster LowPriority Regional vCPUs']).toMatchObject({ current: 0, limit: 100 });
     expect(ml['Standard DSv2 Family Cluster LowPriority vCPUs']?.limit).toBe(Number.POSITIVE_INFINITY);
-    const skus = await ctx.arm.vmSkus(SUB, LOCATION);
+    const skus = await ctx.arm.quota.vmSkus(SUB, LOCATION);
     expect(skus.Standard_D4s_v5).toEqual({ family: 'standardDSv5Family', vCPUs: 4 });
     expect(Object.keys(skus)).not.toContain('Premium_LRS');
-    const dv = await ctx.arm.deletedVault(SUB, LOCATION, 'kv-old');
+    const dv = await ctx.arm.names.deletedVault(SUB, LOCATION, 'kv-old');
     expect(dv).toMatchObject({ name: 'kv-old', location: LOCATION, purgeProtectionEnabled: true });
     expect(dv?.scheduledPurgeDate).toBeInstanceOf(Date);
-    expect(await ctx.arm.deletedVault(SUB, LOCATION, 'kv-none')).toBeNull();
+    expect(await ctx.arm.names.deletedVault(SUB, LOCATION, 'kv-none')).toBeNull();
   });
 
   it('getResource returns null on 404 (resource or resource group missing) and the resource otherwise', async () => {
     const { ctx, arm } = await setup();
-    expect(await ctx.arm.getResource(ids.aks, '2024-09-01')).toBeNull();
+    expect(await ctx.arm.resources.getResource(ids.aks, '2024-09-01')).toBeNull();
     arm.addResource(ids.aks, { type: 'Microsoft.ContainerService/managedClusters', location: LOCATION });
-    expect(await ctx.arm.getResource(ids.aks, '2024-09-01')).toMatchObject({ name: 'aksmlops01', location: LOCATION });
-    expect(await ctx.arm.getResource(ids.vault, '2023-07-01')).toBeNull();
+    expect(await ctx.arm.resources.getResource(ids.aks, '2024-09-01')).toMatchObject({ name: 'aksmlops01', location: LOCATION });
+    expect(await ctx.arm.resources.getResource(ids.vault, '2023-07-01')).toBeNull();
     expect(arm.calls('GET', /managedClusters\/aksmlops01$/).every((r) => r.query['api-version'] === '2024-09-01')).toBe(true);
   });
 
   it('federated credentials of a managed identity: list (null when the identity is missing), put, duplicate refused, delete (true, then false)', async () => {
     const { ctx, arm } = await setup();
     const id = ids.pipelineIdentity;
-    expect(await ctx.arm.federatedCredentials(id)).toBeNull();
+    expect(await ctx.arm.identity.federatedCredentials(id)).toBeNull();
     arm.addResource(id, { type: 'Microsoft.ManagedIdentity/userAssignedIdentities', location: LOCATION });
-    expect(await ctx.arm.federatedCredentials(id)).toEqual([]);
+    expect(await ctx.arm.identity.federatedCredentials(id)).toEqual([]);
     const fc = { issuer: 'https://login.microsoftonline.com/t/v2.0', subject: '/eid1/c/pub/t/x/a/y/sc/org/conn', audiences: ['api://AzureADTokenExchange'] };
-    expect(await ctx.arm.putFederatedCredential(id, 'azure-mlops-conn', fc)).toMatchObject({ name: 'azure-mlops-conn', ...fc });
-    expect(await ctx.arm.putFederatedCredential(id, 'azure-mlops-conn', fc)).toMatchObject({ name: 'azure-mlops-conn' }); // a PUT again is idempotent
-    expect(await ctx.arm.federatedCredentials(id)).toEqual([{ id: `${id}/federatedIdentityCredentials/azure-mlops-conn`, name: 'azure-mlops-conn', ...fc }]);
-    const dup = (await ctx.arm.putFederatedCredential(id, 'other-name', fc).catch((x: unknown) => x)) as ArmError;
+    expect(await ctx.arm.identity.putFederatedCredential(id, 'azure-mlops-conn', fc)).toMatchObject({ name: 'azure-mlops-conn', ...fc });
+    expect(await ctx.arm.identity.putFederatedCredential(id, 'azure-mlops-conn', fc)).toMatchObject({ name: 'azure-mlops-conn' }); // a PUT again is idempotent
+    expect(await ctx.arm.identity.federatedCredentials(id)).toEqual([{ id: `${id}/federatedIdentityCredentials/azure-mlops-conn`, name: 'azure-mlops-conn', ...fc }]);
+    const dup = (await ctx.arm.identity.putFederatedCredential(id, 'other-name', fc).catch((x: unknown) => x)) as ArmError;
     expect(dup).toBeInstanceOf(ArmError);
     expect(dup.message).toMatch(/adding the federated credential other-name: .*400.*already has this issuer and subject/);
     const put = arm.calls('PUT', /federatedIdentityCredentials\/azure-mlops-conn$/)[0]!;
     expect(put.query['api-version']).toBe('2023-01-31');
     expect(put.body).toEqual({ properties: fc });
-    expect(await ctx.arm.deleteFederatedCredential(id, 'azure-mlops-conn')).toBe(true);
-    expect(await ctx.arm.deleteFederatedCredential(id, 'azure-mlops-conn')).toBe(false);
-    expect(await ctx.arm.federatedCredentials(id)).toEqual([]);
+    expect(await ctx.arm.identity.deleteFederatedCredential(id, 'azure-mlops-conn')).toBe(true);
+    expect(await ctx.arm.identity.deleteFederatedCredential(id, 'azure-mlops-conn')).toBe(false);
+    expect(await ctx.arm.identity.federatedCredentials(id)).toEqual([]);
   });
 
   it('a 403 on a federated credential names the ManagedIdentity permission', async () => {
     const { ctx, arm } = await setup({ arm: { faults: [{ method: 'PUT', path: '/federatedIdentityCredentials/', status: 403, body: { error: { code: 'AuthorizationFailed', message: 'no' } } }] } });
     arm.addResource(ids.pipelineIdentity, { type: 'Microsoft.ManagedIdentity/userAssignedIdentities' });
-    const e = (await ctx.arm.putFederatedCredential(ids.pipelineIdentity, 'n1x', { issuer: 'i', subject: 's', audiences: ['a'] }).catch((x: unknown) => x)) as ArmError;
+    const e = (await ctx.arm.identity.putFederatedCredential(ids.pipelineIdentity, 'n1x', { issuer: 'i', subject: 's', audiences: ['a'] }).catch((x: unknown) => x)) as ArmError;
     expect(e.action).toBe('Microsoft.ManagedIdentity/userAssignedIdentities/federatedIdentityCredentials/write');
   });
 
@@ -217,7 +218,7 @@ describe('ArmAdapter against the fake ARM', () => {
     const { ctx } = await setup({
       arm: { faults: [{ method: 'GET', path: '/skus$', status: 403, body: { error: { code: 'AuthorizationFailed', message: "The client 'dev@contoso.com' does not have authorization to perform action 'Microsoft.Compute/skus/read'." } } }] },
     });
-    const e = (await ctx.arm.vmSkus(SUB, LOCATION).catch((x: unknown) => x)) as ArmError;
+    const e = (await ctx.arm.quota.vmSkus(SUB, LOCATION).catch((x: unknown) => x)) as ArmError;
     expect(e).toBeInstanceOf(ArmError);
     expect(e.code).toBe('AuthorizationFailed');
     expect(e.details.statusCode).toBe(403);
@@ -230,14 +231,14 @@ describe('ArmAdapter against the fake ARM', () => {
 
   it('a 401 says to sign in again', async () => {
     const { ctx } = await setup({ arm: { faults: [{ path: '/providers/Microsoft\\.Compute$', status: 401, body: { error: { code: 'ExpiredAuthenticationToken', message: 'The access token expiry UTC time is earlier than current UTC time.' } } }] } });
-    const e = (await ctx.arm.providerStates(SUB, ['Microsoft.Compute']).catch((x: unknown) => x)) as ArmError;
+    const e = (await ctx.arm.providers.providerStates(SUB, ['Microsoft.Compute']).catch((x: unknown) => x)) as ArmError;
     expect(e.message).toContain('rejected the token (401 ExpiredAuthenticationToken)');
     expect(e.message).toContain('az login');
   });
 
   it('an unknown route gets a 501 naming it (and the adapter reports the service message)', async () => {
     const { ctx } = await setup();
-    const e = (await ctx.arm.getResource(`/subscriptions/${SUB}/providers/Microsoft.Unknown/things/x`, '2020-01-01').catch((x: unknown) => x)) as ArmError;
+    const e = (await ctx.arm.resources.getResource(`/subscriptions/${SUB}/providers/Microsoft.Unknown/things/x`, '2020-01-01').catch((x: unknown) => x)) as ArmError;
     expect(e.message).toContain('501 NotImplementedInFake');
     expect(e.message).toContain(`fake ARM does not serve GET /subscriptions/${SUB}/providers/Microsoft.Unknown/things/x`);
   });
@@ -248,7 +249,7 @@ describe('ArmAdapter against the fake ARM', () => {
       arm: { faults: [{ path: '/skus$', status: 200, delayMs: 5_000, times: 100 }] },
     });
     const started = Date.now();
-    const e = (await ctx.arm.vmSkus(SUB, LOCATION).catch((x: unknown) => x)) as ArmError;
+    const e = (await ctx.arm.quota.vmSkus(SUB, LOCATION).catch((x: unknown) => x)) as ArmError;
     expect(e).toBeInstanceOf(ArmError);
     expect(Date.now() - started).toBeLessThan(3_000);
     expect(e.message).toMatch(/listing VM sizes in westeurope: (no answer within 1 s|the request was aborted)/);
@@ -260,7 +261,7 @@ describe('ArmAdapter against the fake ARM', () => {
       arm: { faults: [{ path: '/usages$', status: 429, headers: { 'Retry-After': '120' }, times: 100 }] },
     });
     const started = Date.now();
-    const e = (await ctx.arm.computeUsages(SUB, LOCATION).catch((x: unknown) => x)) as ArmError;
+    const e = (await ctx.arm.quota.computeUsages(SUB, LOCATION).catch((x: unknown) => x)) as ArmError;
     expect(Date.now() - started).toBeLessThan(3_000);
     expect(e.message).toContain('no answer within 1 s');
   });
@@ -276,16 +277,16 @@ describe('ArmAdapter against the fake ARM', () => {
       cloud: () => ({ name: 'AzureCloud', endpoints: { resourceManager: `https://127.0.0.1:${port}/`, activeDirectoryResourceId: 'https://management.core.windows.net/' } }),
       adapter: { retry: { maxRetries: 1, retryDelayInMs: 10, maxRetryDelayInMs: 20 } },
     });
-    const e = (await ctx.arm.providerStates(SUB, ['Microsoft.Compute']).catch((x: unknown) => x)) as ArmError;
+    const e = (await ctx.arm.providers.providerStates(SUB, ['Microsoft.Compute']).catch((x: unknown) => x)) as ArmError;
     expect(e).toBeInstanceOf(ArmError);
     expect(e.message).toContain(`cannot reach https://127.0.0.1:${port}`);
   });
 
   it('an untrusted certificate is refused (the SDK client without the test CA)', async () => {
     const { ctx, arm } = await setup();
-    const { ArmAdapter } = await import('../../src/adapters/arm.js');
+    const { ArmAdapter } = await import('../../src/adapters/arm/index.js');
     const strict = new ArmAdapter(ctx.az, { retry: { maxRetries: 0 } });
-    const e = (await strict.providerStates(SUB, ['Microsoft.Compute']).catch((x: unknown) => x)) as ArmError;
+    const e = (await strict.providers.providerStates(SUB, ['Microsoft.Compute']).catch((x: unknown) => x)) as ArmError;
     expect(e).toBeInstanceOf(ArmError);
     expect(e.message).toMatch(/self-signed|certificate/i);
     expect(arm.requests).toHaveLength(0);

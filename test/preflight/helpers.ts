@@ -1,6 +1,7 @@
 import { join } from 'node:path';
 import { afterEach } from 'vitest';
-import { ArmAdapter, type ArmAdapterOptions } from '../../src/adapters/arm.js';
+import type { ArmAdapterOptions } from '../../src/adapters/arm/client.js';
+import { ArmAdapter } from '../../src/adapters/arm/index.js';
 import type { Context } from '../../src/engine/types.js';
 import { FakeArm, type FakeArmWorld } from '../fakes/arm/fake-arm.js';
 import { FakeAz } from '../fakes/fake-az.js';
