@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import type { AnswerKey } from '../config/fields.js';
 import { createContext, type Base, type GlobalOptions } from '../engine/context.js';
 import { teardown, type TeardownReport } from '../engine/teardown.js';
+import { buildSteps } from '../steps/index.js';
 
 export interface DestroyOptions extends GlobalOptions {
   answers: Partial<Record<AnswerKey, string | undefined>>;
@@ -16,7 +17,7 @@ export interface DestroyOptions extends GlobalOptions {
 
 /**
  * `azure-mlops destroy`: deletes what `init` created, in reverse order, and nothing else (see
- * src/engine/teardown.ts). The answers come from the state dir; flags such as --prefix only
+ * src/engine/teardown.ts for the runner, each step's `teardown` for its objects). The answers come from the state dir; flags such as --prefix only
  * confirm which deployment it is. `--dry-run` shows the plan and changes nothing.
  */
 export async function runDestroy(opts: DestroyOptions, base: Base, signal: AbortSignal): Promise<TeardownReport> {
@@ -27,7 +28,7 @@ export async function runDestroy(opts: DestroyOptions, base: Base, signal: Abort
       await mkdir(logs, { recursive: true, mode: 0o700 });
       ctx.log.teeTo(join(logs, `destroy-${new Date().toISOString().replace(/[:.]/g, '-')}.log`));
     }
-    return await teardown(ctx, {
+    return await teardown(ctx, buildSteps(), {
       dryRun: Boolean(opts.dryRun),
       deleteRepo: Boolean(opts.deleteRepo),
       deleteProject: Boolean(opts.deleteProject),

@@ -1,4 +1,5 @@
 import type { StateStore } from './state.js';
+import type { ResourceKind } from './types.js';
 
 /**
  * Ownership of outside objects: destroy deletes only what a step created. The record of an
@@ -6,7 +7,7 @@ import type { StateStore } from './state.js';
  * "recorded" still knows, on the re-run that finds the object by name, that it was ours.
  */
 export interface Tracked {
-  kind: string;
+  kind: ResourceKind;
   name: string;
   step: string;
   meta?: Record<string, string>;

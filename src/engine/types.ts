@@ -30,6 +30,27 @@ export type StepId =
   | 'repository'
   | 'pipeline';
 
+/**
+ * The kinds of outside object a step creates and records (state.json `resources`), each owned by
+ * exactly one step, which says how it is found, kept or removed (its `teardown`).
+ */
+export type ResourceKind =
+  | 'entra-app'
+  | 'entra-sp'
+  | 'devops-project'
+  | 'agent-pool'
+  | 'agent-queue'
+  | 'devops-extension'
+  | 'tfstate-resource-group'
+  | 'tfstate-storage-account'
+  | 'terraform-deployment'
+  | 'agent'
+  | 'service-connection'
+  | 'federated-credential'
+  | 'variable-group'
+  | 'repository'
+  | 'pipeline';
+
 export type CheckStatus = 'ok' | 'missing' | 'warning' | 'skipped';
 
 export interface CheckResult {
@@ -122,6 +143,19 @@ export interface Step<C = Context> {
   check(ctx: C): Promise<CheckResult>;
   plan(ctx: C, found: CheckResult): Promise<Change[]>;
   apply(ctx: C, changes: Change[]): Promise<void>;
+  /** The end of its objects' life: what `destroy` deletes or keeps of what this step recorded. */
+  teardown?: StepTeardown;
+}
+
+/**
+ * A step's part of `destroy`. `owns` names every kind it records (the destroy list shows these
+ * words); `plan` looks at its records (and its step data, for objects init found already there)
+ * and tells the kit, read-only, what to delete and how, or what to keep and why. `destroy` plans
+ * the steps in the reverse of their order and deletes in that order.
+ */
+export interface StepTeardown {
+  owns: Partial<Record<ResourceKind, string>>;
+  plan(kit: import('./teardown.js').TeardownKit): Promise<void>;
 }
 
 /** Declares a step with a narrow context; the engine passes the full one. */

@@ -1,5 +1,6 @@
 import { createTracked, recordFound } from '../engine/ownership.js';
 import { defineStep } from '../engine/types.js';
+import { PRE_EXISTING } from '../engine/teardown.js';
 
 /**
  * README: "In Azure DevOps, create an Agent Pool. Name the pool pool001."
@@ -51,5 +52,57 @@ export const agentPoolStep = defineStep<'devops' | 'answers' | 'state'>({
     } else {
       await recordFound(ctx.state, { kind: 'agent-queue', name, step: 'agent-pool', id: String(queue.id), meta: { project } });
     }
+  },
+  teardown: {
+    owns: { 'agent-pool': 'agent pool', 'agent-queue': 'agent queue' },
+    async plan(kit) {
+      const { devops, state, answers } = kit.ctx;
+      const data = state.stepData<{ poolId: number; queueId: number }>('agent-pool');
+      // The agents this deployment registered (the agents step deletes them by id first).
+      const ours = new Set(kit.records('agent').filter((r) => r.createdByUs && r.id).map((r) => r.id));
+      // The pool's fate first (its queue follows it); the queue is deleted before the pool.
+      let keptFor: string | undefined;
+      const pools: Array<() => void> = [];
+      for (const pool of kit.recordsOrFound('agent-pool', { step: 'agent-pool', name: answers.maybe('pool'), id: data.poolId })) {
+        const poolId = pool.id ? Number(pool.id) : (await devops.findPool(pool.name))?.id;
+        const others = poolId !== undefined ? (await devops.agents(poolId)).filter((x) => !ours.has(String(x.id))) : [];
+        if (!pool.createdByUs) pools.push(() => kit.keep(pool, PRE_EXISTING));
+        else if (others.length) {
+          const why = `it has ${others.length} agent(s) azure-mlops did not register (${others.slice(0, 5).map((x) => x.name).join(', ')}${others.length > 5 ? ', …' : ''}); delete it yourself once nobody needs it`;
+          keptFor = why;
+          pools.push(() => kit.keep(pool, why));
+        } else
+          pools.push(() =>
+            kit.del(pool, {
+              run: async (a) => {
+                const id = await kit.idOf(a, async () => (await devops.findPool(pool.name))?.id);
+                if (!id) return 'gone';
+                // A last look: someone may have registered an agent since the list was shown.
+                const late = (await devops.agents(Number(id))).filter((x) => !ours.has(String(x.id)));
+                if (late.length) return `kept: agents azure-mlops did not register joined it (${late.map((x) => x.name).join(', ')}); delete it yourself once nobody needs it`;
+                await devops.deletePool(Number(id));
+                return 'deleted';
+              },
+            }),
+          );
+      }
+      const found = { step: 'agent-pool' as const, name: answers.maybe('pool'), id: data.queueId, meta: kit.projectMeta() };
+      for (const r of kit.recordsOrFound('agent-queue', found)) {
+        if (!(r.createdByUs || kit.inOurProject(r))) kit.keep(r, PRE_EXISTING);
+        else if (keptFor && !kit.deletingProject) kit.keep(r, `its pool '${r.name}' is kept: it has agents azure-mlops did not register`);
+        else
+          kit.del(r, {
+            records: [r],
+            run: async (a) => {
+              const project = kit.projectOf(r);
+              const id = await kit.idOf(a, async () => (await devops.findQueue(project, r.name))?.id);
+              if (!id) return 'gone';
+              await devops.deleteQueue(project, Number(id));
+              return 'deleted';
+            },
+          });
+      }
+      for (const p of pools) p();
+    },
   },
 });

@@ -1,6 +1,8 @@
 import { namesFor } from '../config/naming.js';
 import { enumIs } from '../adapters/devops.js';
 import { StepError } from '../engine/errors.js';
+import { recordFound } from '../engine/ownership.js';
+import { PRE_EXISTING } from '../engine/teardown.js';
 import { defineStep, type CheckResult, type Context } from '../engine/types.js';
 
 /**
@@ -32,11 +34,24 @@ function target(ctx: Ctx) {
 async function ourAgents(ctx: Ctx) {
   const t = target(ctx);
   const pool = await ctx.devops.findPool(ctx.answers.get('pool'));
-  if (!pool) return { t, pool, online: [] as string[], registered: [] as string[] };
+  if (!pool) return { t, pool, online: [] as string[], registered: [] as string[], agents: [] as Array<{ id: number; name: string }> };
   const wanted = new Set(Array.from({ length: t.count }, (_, i) => `${t.namePrefix}-${i + 1}`));
   const mine = (await ctx.devops.agents(pool.id)).filter((a) => wanted.has(a.name));
   const online = mine.filter((a) => enumIs(a.status, ['online'], [2]) /* TaskAgentStatus.Online */ && a.enabled !== false).map((a) => a.name);
-  return { t, pool, online, registered: mine.map((a) => a.name) };
+  return { t, pool, online, registered: mine.map((a) => a.name), agents: mine.map((a) => ({ id: a.id, name: a.name })) };
+}
+
+/**
+ * The agents are recorded by id: an intent for each name not registered before the run command
+ * (so a run killed after registering still knows they are ours), settled with the id afterwards.
+ * Agents that were there before are recorded as found, and destroy never removes them.
+ */
+async function recordAgents(ctx: Ctx, poolId: number, before: ReadonlySet<string>, agents: Array<{ id: number; name: string }>): Promise<void> {
+  for (const a of agents) {
+    const rec = { kind: 'agent' as const, name: a.name, step: 'agents', id: String(a.id), meta: { poolId: String(poolId) } };
+    if (before.has(a.name) && !ctx.state.resource('agent', a.name)?.createdByUs) await recordFound(ctx.state, rec);
+    else await ctx.state.recordResource({ ...rec, createdByUs: true });
+  }
 }
 
 export const agentsStep = defineStep<'devops' | 'arm' | 'answers' | 'state' | 'secrets' | 'log' | 'ui' | 'signal' | 'run'>({
@@ -64,6 +79,16 @@ export const agentsStep = defineStep<'devops' | 'arm' | 'answers' | 'state' | 's
   async apply(ctx) {
     const t = target(ctx);
     const pat = await ctx.secrets.pat('the agents register with it');
+    const known = await ourAgents(ctx);
+    if (!known.pool) throw new StepError(`pool '${ctx.answers.get('pool')}' does not exist`, 'Re-run azure-mlops init (the agent-pool step creates it).', 'agents');
+    const poolId = known.pool.id;
+    const before = new Set(known.registered);
+    for (let i = 1; i <= t.count; i++) {
+      const name = `${t.namePrefix}-${i}`;
+      if (!before.has(name) && !ctx.state.resource('agent', name)) {
+        await ctx.state.recordResource({ kind: 'agent', name, step: 'agents', id: '', createdByUs: true, meta: { poolId: String(poolId), pending: 'true' } });
+      }
+    }
     const result = await ctx.ui.task(`registering ${t.count} agents on the VM`, async () => {
       try {
         return await ctx.arm.compute.runCommand(t.vmId, RUN_COMMAND_NAME, {
@@ -88,9 +113,34 @@ export const agentsStep = defineStep<'devops' | 'arm' | 'answers' | 'state' | 's
     }
     // The agents come online a few seconds after their services start.
     for (let i = 0; i < 60 && !ctx.signal.aborted; i++) {
-      const { online } = await ourAgents(ctx);
-      if (online.length >= t.count) return;
+      const now = await ourAgents(ctx);
+      await recordAgents(ctx, poolId, before, now.agents);
+      if (now.online.length >= t.count) return;
       await new Promise((r) => setTimeout(r, Math.min(5000, 250 * 2 ** i)));
     }
+  },
+  teardown: {
+    owns: { agent: 'agents' },
+    async plan(kit) {
+      const { devops } = kit.ctx;
+      const all = kit.records('agent');
+      for (const r of all.filter((x) => !x.createdByUs)) kit.keep(r, `${PRE_EXISTING} (registered before this deployment)`);
+      // The VM's agents, each by its recorded id, before terraform destroys the VM.
+      for (const r of all.filter((x) => x.createdByUs)) {
+        kit.del(r, {
+          reason: `deregistered from pool ${r.meta?.poolId ?? '?'}: init registered it on the agent VM, which terraform destroys`,
+          run: async (a) => {
+            const poolId = Number(r.meta?.poolId);
+            if (!poolId) return 'gone';
+            const present = await devops.agents(poolId);
+            // An intent (the run was stopped before it read the id back): the name it registered.
+            const id = await kit.idOf(a, async () => present.find((x) => x.name === r.name)?.id);
+            if (!id || !present.some((x) => String(x.id) === id)) return 'gone';
+            await devops.deleteAgent(poolId, Number(id));
+            return 'deleted';
+          },
+        });
+      }
+    },
   },
 });

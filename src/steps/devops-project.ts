@@ -2,6 +2,7 @@ import { PAT_SCOPES } from '../adapters/devops.js';
 import { PAT_ENV } from '../config/fields.js';
 import { createTracked, recordFound } from '../engine/ownership.js';
 import { defineStep } from '../engine/types.js';
+import { PRE_EXISTING } from '../engine/teardown.js';
 
 /**
  * README: "Create an Azure DevOps project" and "create a Personal Access Token".
@@ -45,5 +46,26 @@ export const devopsProjectStep = defineStep<'devops' | 'answers' | 'state' | 'se
       const { project } = await ctx.devops.createProject(name, 'MLOps with Azure ML, AKS and Azure Pipelines (created by azure-mlops)');
       return project;
     });
+  },
+  teardown: {
+    owns: { 'devops-project': 'Azure DevOps project' },
+    async plan(kit) {
+      const { devops, state, answers } = kit.ctx;
+      const p = state.stepData<{ projectId: string; projectName: string }>('devops-project');
+      for (const r of kit.recordsOrFound('devops-project', { step: 'devops-project', name: p.projectName ?? answers.maybe('project'), id: p.projectId })) {
+        if (!r.createdByUs) kit.keep(r, PRE_EXISTING);
+        else if (!kit.opts.deleteProject) kit.keep(r, 'pass --delete-project to delete it, with everything still in it (work items, repositories, wikis)');
+        else
+          kit.del(r, {
+            reason: 'with everything still in it',
+            run: async (a) => {
+              const id = await kit.idOf(a, async () => (await devops.findProject(r.name))?.id);
+              if (!id) return 'gone';
+              await devops.deleteProject(id);
+              return 'deleted';
+            },
+          });
+      }
+    },
   },
 });

@@ -39,4 +39,15 @@ export const extensionStep = defineStep<'devops' | 'state' | 'log'>({
       throw e;
     }
   },
+  teardown: {
+    owns: { 'devops-extension': 'Azure DevOps extension' },
+    async plan(kit) {
+      const { state } = kit.ctx;
+      const id = `${EXTENSION.publisher}.${EXTENSION.name}`;
+      const installedOrFound = state.data.steps.extension?.status === 'done' && !state.stepData<{ declined: boolean }>('extension').declined;
+      const recs = kit.recordsOrFound('devops-extension', { step: 'extension', name: installedOrFound ? id : undefined, id });
+      // Never deleted: installed organization-wide, other projects may use it.
+      for (const r of recs) kit.keep(r, 'organization-wide: other projects may use it; uninstall it in Organization settings > Extensions if nothing does');
+    },
+  },
 });

@@ -3,6 +3,7 @@ import { runResult, runState } from '../adapters/devops.js';
 import { StepError } from '../engine/errors.js';
 import { createTracked, recordFound } from '../engine/ownership.js';
 import { defineStep, type CheckResult, type Context } from '../engine/types.js';
+import { PRE_EXISTING } from '../engine/teardown.js';
 
 /**
  * README: "create a new Build pipeline and point to devops_pipelines/azdo-ci-build-train.yml".
@@ -91,6 +92,27 @@ export const pipelineStep = defineStep<'devops' | 'answers' | 'state'>({
     }
     const id = pipeline!.id;
     for (const r of await unauthorized(ctx, id)) await ctx.devops.authorize(project, r.type, r.id, id);
+  },
+  teardown: {
+    owns: { pipeline: 'pipeline' },
+    async plan(kit) {
+      const { devops, state } = kit.ctx;
+      const found = { step: 'pipeline' as const, name: PIPELINE_NAME, id: state.stepData<{ pipelineId: number }>('pipeline').pipelineId, meta: kit.projectMeta() };
+      for (const r of kit.recordsOrFound('pipeline', found)) {
+        if (!r.createdByUs) kit.keep(r, PRE_EXISTING);
+        else
+          kit.del(r, {
+            reason: 'its pipeline permissions (queue, service connection, variable group) go with it',
+            run: async (a) => {
+              const project = kit.projectOf(r);
+              const id = await kit.idOf(a, async () => (await devops.findPipeline(project, r.name))?.id);
+              if (!id) return 'gone';
+              await devops.deletePipeline(project, Number(id));
+              return 'deleted';
+            },
+          });
+      }
+    },
   },
 });
 

@@ -2,6 +2,7 @@ import { repositoryFiles, PIPELINE_YAML, type RepoFile } from '../adapters/bundl
 import { StepError } from '../engine/errors.js';
 import { createTracked, recordFound } from '../engine/ownership.js';
 import { defineStep, type CheckResult, type Context } from '../engine/types.js';
+import { PRE_EXISTING } from '../engine/teardown.js';
 
 /**
  * The code must be in a repository for the pipeline to run. Finds or creates the Azure Repos
@@ -113,6 +114,31 @@ export function createRepositoryStep(opts: { pushTo?: string } = {}) {
         ],
       });
       await ctx.state.setStepData('repository', { repositoryId: repo.id, branch });
+    },
+    teardown: {
+      owns: { repository: 'repository' },
+      async plan(kit) {
+        const { devops, state, answers } = kit.ctx;
+        const data = state.stepData<{ repositoryId: string; branch: string }>('repository');
+        const found = { step: 'repository' as const, name: answers.maybe('repo'), id: data.repositoryId, meta: kit.projectMeta() };
+        for (const r of kit.recordsOrFound('repository', found)) {
+          const ours = r.createdByUs || kit.inOurProject(r);
+          if (!ours) kit.keep(r, `${PRE_EXISTING}${data.branch ? `; the branch '${data.branch}' init pushed stays in it` : ''}`);
+          else if (!kit.opts.deleteRepo && !kit.deletingProject) kit.keep(r, 'pass --delete-repo to delete it (it holds the pipeline and ML code, and any work pushed since)');
+          else
+            kit.del(r, {
+              reason: r.createdByUs ? undefined : `created with project '${kit.projectOf(r)}', which azure-mlops created`,
+              records: [r],
+              run: async (a) => {
+                const project = kit.projectOf(r);
+                const id = await kit.idOf(a, async () => (await devops.findRepo(project, r.name))?.id);
+                if (!id) return 'gone';
+                await devops.deleteRepo(project, id);
+                return 'deleted';
+              },
+            });
+        }
+      },
     },
   });
 }

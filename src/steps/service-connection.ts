@@ -6,6 +6,7 @@ import { createTracked, recordFound } from '../engine/ownership.js';
 import { defineStep, type CheckResult, type Context } from '../engine/types.js';
 import { deploymentValues } from './deployment-values.js';
 import { ensureClientSecret, pipelineIdentity, type PipelineIdentity } from './service-principal.js';
+import { PRE_EXISTING } from '../engine/teardown.js';
 
 /**
  * README: "Create a new service connection of type Azure Resource Manager ... Scope level Machine
@@ -245,5 +246,43 @@ export const serviceConnectionStep = defineStep<'devops' | 'answers' | 'state' |
       if (cur?.isReady !== false) break;
       await sleep(Math.min(2000, 200 * 2 ** i));
     }
+  },
+  teardown: {
+    owns: { 'service-connection': 'service connection', 'federated-credential': 'federated credential' },
+    async plan(kit) {
+      const { devops, state, answers, arm, az } = kit.ctx;
+      const found = { step: 'service-connection' as const, name: answers.maybe('serviceConnection'), id: state.stepData<{ endpointId: string }>('service-connection').endpointId, meta: kit.projectMeta() };
+      for (const r of kit.recordsOrFound('service-connection', found)) {
+        if (!r.createdByUs) kit.keep(r, PRE_EXISTING);
+        else
+          kit.del(r, {
+            run: async (a) => {
+              const project = kit.projectOf(r);
+              const id = await kit.idOf(a, async () => (await devops.findEndpoint(project, r.name))?.id);
+              const pid = id ? await kit.projectId(project) : undefined;
+              if (!id || !pid) return 'gone';
+              await devops.deleteEndpoint(id, [pid]);
+              return 'deleted';
+            },
+          });
+      }
+      // Its trust on the pipeline identity: the identity's other credentials stay.
+      const appOfStep = state.stepData<{ appId: string }>('service-principal').appId;
+      for (const r of kit.records('federated-credential')) {
+        if (!r.createdByUs) kit.keep(r, PRE_EXISTING);
+        else
+          kit.del(r, {
+            reason: `trust of the service connection on ${r.meta?.identityId ? `managed identity ${r.meta.identityId.split('/').pop()}` : `app ${r.meta?.appId ?? appOfStep ?? '?'}`}`,
+            run: async () => {
+              // On the pipeline's managed identity: an ARM child resource, by its name.
+              if (r.meta?.identityId) return (await arm.identity.deleteFederatedCredential(r.meta.identityId, r.name)) ? 'deleted' : 'gone';
+              const appId = r.meta?.appId ?? appOfStep;
+              if (!appId) return 'gone';
+              // By id, or by name when the create was interrupted (az takes either).
+              return (await az.deleteFederatedCredential(appId, r.id || r.name)) ? 'deleted' : 'gone';
+            },
+          });
+      }
+    },
   },
 });

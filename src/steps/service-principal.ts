@@ -4,6 +4,7 @@ import { StepError } from '../engine/errors.js';
 import { createTracked, recordFound } from '../engine/ownership.js';
 import { defineStep, type Change, type Context } from '../engine/types.js';
 import { namesFor } from '../config/naming.js';
+import { PRE_EXISTING } from '../engine/teardown.js';
 
 /**
  * README: "az ad sp create-for-rbac --skip-assignment" + "az ad sp show --query objectId".
@@ -183,5 +184,46 @@ export const servicePrincipalStep = defineStep<'az' | 'answers' | 'state' | 'sec
     const tenantId = await tenantOf(ctx);
     await ctx.state.setStepData('service-principal', { kind: 'app-registration', appId: app.appId, appObjectId: app.objectId, objectId: sp.objectId, tenantId, displayName: name });
     if (ctx.answers.get('auth') === 'secret') await ensureClientSecret(ctx, app.appId);
+  },
+  teardown: {
+    owns: { 'entra-app': 'app registration', 'entra-sp': 'service principal' },
+    async plan(kit) {
+      const { az, state, answers } = kit.ctx;
+      const d = state.stepData<{ appId: string; objectId: string; displayName: string }>('service-principal');
+      const name = d.displayName ?? answers.maybe('spName');
+      const app = kit.recordsOrFound('entra-app', { step: 'service-principal', name, id: d.appId })[0];
+      const sp = kit.recordsOrFound('entra-sp', { step: 'service-principal', name, id: d.objectId, ...(d.appId ? { meta: { appId: d.appId } } : {}) })[0];
+      if (app) {
+        if (!app.createdByUs) kit.keep(app, PRE_EXISTING);
+        else {
+          const withSp = sp && (sp.createdByUs || sp.meta?.appId === app.id) ? [sp] : [];
+          kit.del(app, {
+            reason: withSp.length ? 'its service principal goes with it' : undefined,
+            records: [app, ...withSp],
+            run: async (a) => {
+              const appId = await kit.idOf(a, async () => {
+                const apps = await az.appsByName(app.name);
+                if (apps.length > 1) throw new StepError(`${apps.length} app registrations are named '${app.name}' (${apps.map((x) => x.appId).join(', ')}); destroy cannot tell which one init created`, `Delete the right one yourself (az ad app delete --id <appId>), then re-run \`azure-mlops destroy\`.`);
+                return apps[0]?.appId;
+              });
+              if (!appId) return 'gone';
+              return (await az.deleteApp(appId)) ? 'deleted' : 'gone';
+            },
+          });
+        }
+      }
+      if (sp && !app?.createdByUs) {
+        if (!sp.createdByUs) kit.keep(sp, PRE_EXISTING);
+        else
+          kit.del(sp, {
+            run: async (a) => {
+              const appId = sp.meta?.appId ?? app?.id;
+              const id = await kit.idOf(a, async () => (appId ? (await az.servicePrincipalOf(appId))?.objectId : undefined));
+              if (!id) return 'gone';
+              return (await az.deleteServicePrincipal(id)) ? 'deleted' : 'gone';
+            },
+          });
+      }
+    },
   },
 });

@@ -4,6 +4,7 @@ import { formatCommand } from '../adapters/process.js';
 import { namesFor } from '../config/naming.js';
 import { createTracked, recordFound } from '../engine/ownership.js';
 import { defineStep, type Change, type Context } from '../engine/types.js';
+import { PRE_EXISTING } from '../engine/teardown.js';
 
 /**
  * `--state-backend azurerm`: terraform state in Azure Storage instead of the state dir, so a team
@@ -94,5 +95,34 @@ export const terraformBackendStep = defineStep<'az' | 'answers' | 'state' | 'log
     }
     if (s.group) await recordFound(ctx.state, { kind: 'tfstate-resource-group', name: b.resourceGroup, step: 'terraform-backend', id: s.group.id });
     ctx.az.invalidate();
+  },
+  teardown: {
+    owns: { 'tfstate-resource-group': 'terraform state resource group', 'tfstate-storage-account': 'terraform state storage account' },
+    async plan(kit) {
+      const { az, state, answers } = kit.ctx;
+      const subscription = state.stepData<{ subscriptionId: string }>('azure-login').subscriptionId;
+      const made = answers.maybe('stateBackend') === 'azurerm' && state.data.steps['terraform-backend']?.status === 'done';
+      const b = made ? backendSettings(kit.ctx) : undefined;
+      const group = kit.recordsOrFound('tfstate-resource-group', { step: 'terraform-backend', name: b?.resourceGroup, id: b?.resourceGroup })[0];
+      const accounts = kit.recordsOrFound('tfstate-storage-account', { step: 'terraform-backend', name: b?.account, id: b?.account, ...(b ? { meta: { resourceGroup: b.resourceGroup } } : {}) });
+      const BACKEND = "pass --delete-state-backend to delete it (it keeps every version of terraform's state)";
+      for (const r of accounts) {
+        const inOurGroup = group?.createdByUs && group.name === r.meta?.resourceGroup;
+        if (!r.createdByUs) kit.keep(r, PRE_EXISTING);
+        else if (!kit.opts.deleteStateBackend) kit.keep(r, BACKEND);
+        else if (!inOurGroup) kit.del(r, { run: async () => ((await az.deleteStorageAccount(r.name, r.meta?.resourceGroup ?? group?.name ?? '', subscription)) ? 'deleted' : 'gone') });
+      }
+      if (group) {
+        const inside = accounts.filter((r) => r.createdByUs && r.meta?.resourceGroup === group.name);
+        if (!group.createdByUs) kit.keep(group, PRE_EXISTING);
+        else if (!kit.opts.deleteStateBackend) kit.keep(group, BACKEND);
+        else
+          kit.del(group, {
+            reason: inside.length ? `with the storage account ${inside.map((x) => x.name).join(', ')} in it` : undefined,
+            records: [group, ...inside],
+            run: async () => ((await az.deleteGroup(group.name, subscription)) ? 'deleted' : 'gone'),
+          });
+      }
+    },
   },
 });

@@ -1,10 +1,12 @@
 import { createHash } from 'node:crypto';
-import { rm } from 'node:fs/promises';
+import { existsSync, readFileSync } from 'node:fs';
+import { readFile, rm } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { errorDiagnostics, type TfEvent, type TfPlanJson } from '../adapters/terraform.js';
 import { exists, moduleHash, syncModule, writePrivate } from '../adapters/workdir.js';
 import { CancelledError, StepError } from '../engine/errors.js';
 import { defineStep, type Change, type CheckResult, type Context } from '../engine/types.js';
+import type { TeardownKit } from '../engine/teardown.js';
 import { formatDuration } from '../ui/prompts.js';
 import { locatePublicKey } from './ssh-key.js';
 import { backendSettings } from './terraform-backend.js';
@@ -99,14 +101,15 @@ export function summarizePlan(plan: TfPlanJson): PlanSummary {
   return s;
 }
 
-export function renderSummary(ctx: Ctx, s: PlanSummary): void {
+/** A terraform plan, future tense; destroys and replacements in red. `destroy`: destroy's own list (no second warning). */
+export function renderSummary(ctx: Pick<Context, 'log'>, s: PlanSummary, opts: { destroy?: boolean } = {}): void {
   const { c } = ctx.log;
   ctx.log.info(`  terraform plan: ${c.green(`${s.add.length} to add`)}, ${c.yellow(`${s.change.length} to change`)}, ${c.red(`${s.destroy.length + s.replace.length} to destroy`)}${s.replace.length ? c.red(` (${s.replace.length} replaced)`) : ''}`);
   for (const a of s.add) ctx.log.info(`    ${c.green('+')} ${a}`);
   for (const a of s.change) ctx.log.info(`    ${c.yellow('~')} ${a}`);
-  for (const a of s.replace) ctx.log.info(`    ${c.red('-/+')} ${a} ${c.red('(replaced: destroyed, then created again)')}`);
-  for (const a of s.destroy) ctx.log.info(`    ${c.red('-')} ${a} ${c.red('(destroyed)')}`);
-  if (s.destroy.length || s.replace.length) ctx.log.warn(`This plan destroys or replaces ${s.destroy.length + s.replace.length} resource(s). Read the list above before you confirm.`);
+  for (const a of s.replace) ctx.log.info(`    ${c.red('-/+')} ${a} ${c.red('(to be replaced: destroyed, then created again)')}`);
+  for (const a of s.destroy) ctx.log.info(`    ${c.red('-')} ${a} ${c.red('(to be destroyed)')}`);
+  if (!opts.destroy && (s.destroy.length || s.replace.length)) ctx.log.warn(`This plan destroys or replaces ${s.destroy.length + s.replace.length} resource(s): read the list above before you answer.`);
 }
 
 const PAST: Record<string, string> = { create: 'created', update: 'updated', delete: 'destroyed', replace: 'replaced', read: 'read' };
@@ -246,4 +249,99 @@ export const terraformStep = defineStep<'terraform' | 'answers' | 'state' | 'ssh
     await ctx.state.setStepData('terraform', { fingerprint: await fingerprint(ctx, vars), appliedAt: new Date().toISOString(), workdir: dir });
     appliedIn.add(ctx.state);
   },
+  teardown: {
+    owns: { 'terraform-deployment': 'terraform deployment' },
+    plan: (kit) => planDestroy(kit),
+  },
 });
+
+// ---- destroy: terraform plan -destroy, shown in destroy's list, then apply -------------------------
+
+export const DESTROY_PLAN_FILE = 'tfplan-destroy';
+const RESUME = 'Re-run `azure-mlops destroy` to finish: what is already deleted counts as done.';
+
+/** Terraform's local state holds resources (a run interrupted before it recorded its deployment). */
+function localStateHasResources(dir: string): boolean {
+  try {
+    const s = JSON.parse(readFileSync(join(dir, 'terraform.tfstate'), 'utf8')) as { resources?: unknown[] };
+    return (s.resources ?? []).length > 0;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Destroy's part: everything terraform created goes with one `terraform apply` of a saved
+ * `plan -destroy` (the pipeline's managed identity and the agent VM included); the plan is shown in
+ * destroy's list before the confirmation. A dry run plans without the lock and removes the file.
+ */
+async function planDestroy(kit: TeardownKit): Promise<void> {
+  const ctx = kit.ctx;
+  const rec = kit.record('terraform-deployment');
+  // The working dir of this state dir (the recorded path may be stale if the folder was moved).
+  const dir = workdir(ctx);
+  if (!rec && !ctx.state.data.steps.terraform && !localStateHasResources(dir)) return;
+  const tf = await planTerraformDestroy(ctx, dir, kit.opts.dryRun);
+  kit.onCancel(() => rm(join(dir, DESTROY_PLAN_FILE), { force: true }));
+  const summary = tf.summary;
+  if (summary) kit.extra.terraform = { destroy: [...summary.destroy, ...summary.replace] };
+  const n = summary ? summary.destroy.length + summary.replace.length : 0;
+  const base = rec ?? { kind: 'terraform-deployment', name: ctx.answers.get('prefix'), id: dir };
+  kit.del(base, {
+    reason: summary ? `terraform destroy of ${n} resource(s), the agent VM with them` : "terraform's state holds no resources",
+    records: rec ? [rec] : [],
+    ...(summary ? { show: () => renderSummary(ctx, summary, { destroy: true }) } : {}),
+    run: async () => {
+      if (!summary) return 'gone';
+      await applyDestroy(ctx, dir, tf.env);
+      return 'deleted';
+    },
+    after: () => ctx.state.setOutputs({}),
+    // The pipeline's managed identity (the default) is one of terraform's resources; the VM's agents went with the VM.
+    forget: ['terraform', 'agents', ...(ctx.answers.maybe('pipelineIdentity') === 'managed-identity' ? (['service-principal'] as const) : [])],
+  });
+}
+
+function rethrowInterrupt(e: unknown): never {
+  if (e instanceof CancelledError) throw new CancelledError(e.message, `${RESUME} Terraform plans the destroy again from what is left.`);
+  throw e;
+}
+
+/** `terraform plan -destroy` into tfplan-destroy. No summary: terraform's state holds nothing. */
+async function planTerraformDestroy(ctx: Context, dir: string, dryRun: boolean): Promise<{ summary?: PlanSummary; env: Record<string, string> }> {
+  let vars: Record<string, unknown>;
+  try {
+    vars = JSON.parse(await readFile(join(dir, TFVARS_FILE), 'utf8')) as Record<string, unknown>;
+  } catch {
+    if (!existsSync(join(dir, 'terraform.tfstate')) || !localStateHasResources(dir)) return { env: {} };
+    throw new StepError(`Cannot plan the terraform destroy: ${join(dir, TFVARS_FILE)} is missing.`, `Run \`terraform destroy\` in ${dir} yourself (with the deployment's variables), then re-run \`azure-mlops destroy\`.`, 'terraform');
+  }
+  const env = providerEnv(vars);
+  if (!dryRun) await ctx.ui.task('terraform init', () => ctx.terraform.init(dir, env, backendConfig(ctx, vars)));
+  const args = ['plan', '-destroy', '-input=false', `-out=${DESTROY_PLAN_FILE}`, '-detailed-exitcode', '-json', ...(dryRun ? ['-lock=false'] : [])];
+  const plan = await streamWithProgress(ctx, dir, args, env, 'terraform plan -destroy').catch(rethrowInterrupt);
+  try {
+    if (plan.exitCode === 1) {
+      throw new StepError(`terraform plan -destroy failed:\n  ${errorDiagnostics(plan.events).join('\n  ') || plan.stderr.trim()}`, `Fix the cause (full log in ${join(ctx.run.stateDir, 'logs')}), then re-run \`azure-mlops destroy\`.`, 'terraform');
+    }
+    if (plan.exitCode === 0) return { env };
+    return { summary: summarizePlan(await ctx.terraform.showPlan(dir, DESTROY_PLAN_FILE)), env };
+  } finally {
+    if (dryRun || plan.exitCode !== 2) await rm(join(dir, DESTROY_PLAN_FILE), { force: true });
+  }
+}
+
+/** `apply tfplan-destroy` with live progress; Ctrl-C: one SIGINT, terraform stops gracefully (exit 130). */
+async function applyDestroy(ctx: Context, dir: string, env: Record<string, string>): Promise<void> {
+  const applied = await streamWithProgress(ctx, dir, ['apply', '-input=false', '-json', DESTROY_PLAN_FILE], env, 'terraform destroy').catch(rethrowInterrupt);
+  if (applied.exitCode !== 0) {
+    throw new StepError(
+      `terraform destroy failed:\n  ${errorDiagnostics(applied.events).join('\n  ') || applied.stderr.trim()}`,
+      `Terraform kept its state in ${dir}; fix the cause (full log in ${join(ctx.run.stateDir, 'logs')}).`,
+      'terraform',
+    );
+  }
+  const tally = applied.events.find((e) => e.type === 'change_summary')?.changes;
+  if (tally) ctx.log.info(`  terraform destroy: ${tally.remove} destroyed.`);
+  await rm(join(dir, DESTROY_PLAN_FILE), { force: true });
+}

@@ -3,6 +3,7 @@ import { StepError } from '../engine/errors.js';
 import { createTracked, recordFound } from '../engine/ownership.js';
 import { defineStep, type CheckResult, type Context } from '../engine/types.js';
 import { deploymentValues } from './deployment-values.js';
+import { PRE_EXISTING } from '../engine/teardown.js';
 
 /**
  * README: "create a Variable Group. Name it devopsforai-aml-vg" with RESOURCE_GROUP,
@@ -82,5 +83,26 @@ export const variableGroupStep = defineStep<'devops' | 'answers' | 'state'>({
         return { ...value, id: String(value.id) };
       });
     }
+  },
+  teardown: {
+    owns: { 'variable-group': 'variable group' },
+    async plan(kit) {
+      const { devops, state, answers } = kit.ctx;
+      const found = { step: 'variable-group' as const, name: answers.maybe('variableGroup'), id: state.stepData<{ groupId: number }>('variable-group').groupId, meta: kit.projectMeta() };
+      for (const r of kit.recordsOrFound('variable-group', found)) {
+        if (!r.createdByUs) kit.keep(r, PRE_EXISTING);
+        else
+          kit.del(r, {
+            run: async (a) => {
+              const project = kit.projectOf(r);
+              const id = await kit.idOf(a, async () => (await devops.findVariableGroup(project, r.name))?.id);
+              const pid = id ? await kit.projectId(project, r.meta?.projectId) : undefined;
+              if (!id || !pid) return 'gone';
+              await devops.deleteVariableGroup(Number(id), [pid]);
+              return 'deleted';
+            },
+          });
+      }
+    },
   },
 });

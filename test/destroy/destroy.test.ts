@@ -2,6 +2,7 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { teardown } from '../../src/engine/teardown.js';
+import { buildSteps } from '../../src/steps/index.js';
 import { CancelledError } from '../../src/engine/errors.js';
 import { EXTENSION } from '../../src/steps/extension.js';
 import { PIPELINE_NAME } from '../../src/steps/pipeline.js';
@@ -32,7 +33,7 @@ describe('azure-mlops destroy after a full init', () => {
     const w = await initWorld();
     const created = readState(w).resources as Array<{ kind: string; name: string; createdByUs: boolean }>;
     expect(created.filter((r) => r.createdByUs).map((r) => r.kind).sort()).toEqual(
-      ['agent-pool', 'agent-queue', 'devops-extension', 'devops-project', 'federated-credential', 'pipeline', 'service-connection', 'terraform-deployment', 'variable-group'].sort(),
+      [...['agent', 'agent', 'agent', 'agent'], 'agent-pool', 'agent-queue', 'devops-extension', 'devops-project', 'federated-credential', 'pipeline', 'service-connection', 'terraform-deployment', 'variable-group'].sort(),
     );
     expect(tfResources(w)).toHaveLength(10); // with the pipeline's managed identity
 
@@ -46,6 +47,11 @@ describe('azure-mlops destroy after a full init', () => {
       'variable-group',
       'service-connection',
       'federated-credential',
+      // the VM's agents, by their recorded ids, before terraform destroys the VM
+      'agent',
+      'agent',
+      'agent',
+      'agent',
       'terraform-deployment',
       'agent-queue',
       'agent-pool',
@@ -127,7 +133,7 @@ describe('azure-mlops destroy after a full init', () => {
     const keptKinds = doc.kept.filter((k: { reason: string }) => /existed before/.test(k.reason)).map((k: { kind: string }) => k.kind).sort();
     expect(keptKinds).toEqual(['agent-pool', 'devops-project', 'entra-app', 'entra-sp', 'repository']);
     expect(doc.kept.find((k: { kind: string }) => k.kind === 'repository').reason).toContain("branch 'azure-mlops'");
-    expect(doc.removed.map((x: { kind: string }) => x.kind)).toEqual(['pipeline', 'variable-group', 'service-connection', 'federated-credential', 'terraform-deployment', 'agents', 'agent-queue']);
+    expect(doc.removed.map((x: { kind: string }) => x.kind)).toEqual(['pipeline', 'variable-group', 'service-connection', 'federated-credential', 'agent', 'agent', 'agent', 'agent', 'terraform-deployment', 'agent-queue']);
 
     // What init created is gone; what existed is still there, unchanged.
     expect(preExistingProblems(w, theirs)).toEqual([]);
@@ -222,10 +228,12 @@ describe('refusals, dry run and the confirmation', () => {
       'variable-group',
       'service-connection',
       'federated-credential',
+      'agent',
       'terraform-deployment',
-      'entra-app',
       'agent-queue',
       'agent-pool',
+      // the reverse of the steps' order: the pipeline identity (step 4) goes last
+      'entra-app',
     ]);
     expect(plan.terraform.destroy).toHaveLength(9);
 
@@ -234,7 +242,7 @@ describe('refusals, dry run and the confirmation', () => {
     ctx.run.yes = false;
     ctx.run.interactive = true;
     ctx.ui.input = vi.fn(async () => 'mlops02');
-    await expect(teardown(ctx, EVERYTHING)).rejects.toBeInstanceOf(CancelledError);
+    await expect(teardown(ctx, buildSteps(), EVERYTHING)).rejects.toBeInstanceOf(CancelledError);
     expect(ctx.ui.input).toHaveBeenCalledWith(expect.stringContaining(`Type the prefix '${PREFIX}'`));
     expect(mutations()).toEqual(before);
     expect(readState(w).resources).toEqual(JSON.parse(stateBefore).resources);
@@ -246,8 +254,8 @@ describe('refusals, dry run and the confirmation', () => {
     expect(failing.stderr).toContain('Re-run `azure-mlops destroy` to finish');
     const failed = JSON.parse(failing.stdout);
     expect(failed).toMatchObject({ command: 'destroy', ok: false, failed: { kind: 'federated-credential' } });
-    expect(failed.removed.map((x: { kind: string }) => x.kind)).toEqual(['pipeline', 'variable-group', 'service-connection']);
-    expect(failed.left.map((x: { kind: string }) => x.kind)).toEqual(['federated-credential', 'repository', 'terraform-deployment', 'entra-app', 'agent-queue', 'agent-pool', 'devops-project']);
+    expect(failed.removed.map((x: { kind: string }) => x.kind)).toEqual(['pipeline', 'repository', 'variable-group', 'service-connection']);
+    expect(failed.left.map((x: { kind: string }) => x.kind)).toEqual(['federated-credential', 'agent', 'terraform-deployment', 'agent-queue', 'agent-pool', 'devops-project', 'entra-app']);
     expect(readState(w).data.destroy).toMatchObject({ status: 'incomplete', error: expect.stringContaining('federated credential') });
 
     // Interactive, the right prefix: the rest is deleted.
@@ -255,7 +263,7 @@ describe('refusals, dry run and the confirmation', () => {
     ok.run.yes = false;
     ok.run.interactive = true;
     ok.ui.input = vi.fn(async () => ` ${PREFIX} `);
-    const report = await teardown(ok, EVERYTHING);
+    const report = await teardown(ok, buildSteps(), EVERYTHING);
     expect(report.ok).toBe(true);
     expect(leftovers(w)).toEqual([]);
   }, 90_000);

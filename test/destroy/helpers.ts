@@ -4,6 +4,7 @@ import { expect } from 'vitest';
 import { ArmAdapter } from '../../src/adapters/arm/index.js';
 import { DevOpsAdapter } from '../../src/adapters/devops.js';
 import { teardown, type TeardownOptions, type TeardownReport } from '../../src/engine/teardown.js';
+import { buildSteps } from '../../src/steps/index.js';
 import type { Context } from '../../src/engine/types.js';
 import type { World as DevOpsWorld } from '../fakes/devops/world.js';
 import { tfCalls } from '../fakes/fake-terraform.js';
@@ -70,7 +71,7 @@ export async function destroyContext(w: World, env: Record<string, string> = {},
 export async function destroyIn(w: World, env: Record<string, string> = {}, opts: { retries?: boolean } = {}): Promise<{ report?: TeardownReport; error?: Error; out: string }> {
   const { ctx, out } = await destroyContext(w, env, opts);
   try {
-    return { report: await teardown(ctx, EVERYTHING), out: out() };
+    return { report: await teardown(ctx, buildSteps(), EVERYTHING), out: out() };
   } catch (e) {
     return { error: e as Error, out: out() };
   } finally {
@@ -228,7 +229,7 @@ export async function faultEveryCall(w: World, problems: () => string[], extraIn
       const f = faulted.report.failed;
       if (mid.data.destroy?.status !== 'incomplete') bad.push(`destroy record ${mid.data.destroy?.status}`);
       if (!mid.data.destroy?.left?.some((l: { kind: string; name: string }) => l.kind === f.kind && l.name === f.name)) bad.push('the failed object is not in `left`');
-      if (f.kind !== 'agents' && !mid.resources.some((r: { kind: string; name: string }) => r.kind === f.kind && r.name === f.name)) bad.push('the failed object was forgotten');
+      if (!mid.resources.some((r: { kind: string; name: string }) => r.kind === f.kind && r.name === f.name)) bad.push('the failed object was forgotten');
     } else if (faulted.error && mid.resources.length !== resources) bad.push('a failure while planning changed the records');
     // A plain re-run finishes the job, without errors.
     const again = await destroyIn(w);

@@ -14,7 +14,7 @@ describe('destroy is resumable: a fault at any outside call, then a re-run, and 
     const r = await faultEveryCall(w, () => leftovers(w));
     console.log(`destroy resume (fresh world): N=${r.N} outside calls (${r.by}); ${r.runs} faulted runs (N + ${r.runs - r.N} lost answers of Azure DevOps writes): ${r.stopped} stopped the run, ${r.converged}/${r.runs} converged on the re-run`);
     expect(r.N).toBeGreaterThanOrEqual(15);
-    expect(r.failures).toEqual([]);
+    expect(r.failures.join('\n')).toEqual('');
     expect(r.converged).toBe(r.runs);
-  }, 120_000);
+  }, 300_000);
 });
