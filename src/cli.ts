@@ -126,11 +126,12 @@ export function buildProgram(): Command {
   addAnswerOptions(
     program
       .command('doctor')
-      .description('check the environment and what was deployed; print how to fix each gap (exit 3 when something is missing)')
+      .description('check the environment and what was deployed; print how to fix each gap; never prompts (exit 3 when something is missing or Azure DevOps could not be checked)')
       .option('--only <group>', 'only the checks of one group: local, azure, devops or deployment'),
   ).action(
     async (_o, cmd: Command) => {
-      const opts = cmd.optsWithGlobals();
+      // Doctor never prompts, in a terminal too: a missing answer or credential skips its checks.
+      const opts = { ...cmd.optsWithGlobals(), nonInteractive: true };
       await execute(opts, async (base, signal) => {
         const { runDoctor } = await import('./commands/doctor.js');
         const report = await runDoctor({ ...opts, answers: answersFrom(opts) }, base, signal);
