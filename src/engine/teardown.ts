@@ -186,7 +186,7 @@ export async function teardown(ctx: Context, opts: TeardownOptions): Promise<Tea
   if (deletes.length) log.info(c.bold(`To delete, in this order (${deletes.length}):`));
   for (const a of deletes) {
     log.info(`  ${c.red('- delete')} ${describeItem(a)}${a.reason ? c.dim(` — ${a.reason}`) : ''}`);
-    if (a.kind === 'terraform-deployment' && summary) renderSummary(ctx, summary);
+    if (a.kind === 'terraform-deployment' && summary) renderSummary(ctx, summary, { when: opts.dryRun ? 'dry-run' : 'now', asks: !ctx.run.yes });
   }
   if (report.kept.length) {
     log.info(c.bold(`Kept (${report.kept.length}):`));
