@@ -347,6 +347,7 @@ export class DevOpsAdapter {
     if (status === 401) fix = this.credentialFix();
     else if (status === 403) fix = `The PAT or account lacks a permission for this; the PAT needs: ${PAT_SCOPES}.`;
     else if (status === 429) fix = 'Azure DevOps kept throttling; wait a few minutes and re-run.';
+    else if (status !== undefined && status >= 500) fix = 'Azure DevOps failed on its side; wait a little and re-run: what is done is kept.';
     return new DevOpsError(`${label} failed: ${status ? `HTTP ${status} ` : ''}${typeKey ? `${typeKey}: ` : ''}${msg}`, status, typeKey, fix);
   }
 

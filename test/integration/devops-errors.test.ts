@@ -71,6 +71,15 @@ describe('Azure DevOps errors carry their fix to the screen', () => {
     expect(fixLine(r.stderr)).toContain('fix: The PAT or account lacks a permission for this; the PAT needs: Agent Pools (Read & manage)');
     expect(JSON.parse(r.stdout)).toMatchObject({ ok: false, exitCode: 1, error: { fix: expect.stringContaining('Agent Pools (Read & manage)') } });
   });
+
+  it('a server error that outlasts the retries (500): what to do about it', async () => {
+    const w = await world();
+    w.devops.inject({ method: 'POST', path: /distributedtask\/pools$/i, status: 500, times: Infinity });
+    const r = await runCli(['init', '--yes', ...w.args], { env: w.env, cwd: w.cwd });
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/create pool pool001 failed: HTTP 500/);
+    expect(fixLine(r.stderr)).toContain('fix: Azure DevOps failed on its side; wait a little and re-run: what is done is kept.');
+  });
 });
 
 describe('unreachableError: requests that got no HTTP answer', () => {
