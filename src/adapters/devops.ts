@@ -1,6 +1,6 @@
 import type { WebApi } from 'azure-devops-node-api';
 import { z } from 'zod';
-import { ExternalError } from '../engine/errors.js';
+import { CliError, ExitCode } from '../engine/errors.js';
 import { missingAnswer } from '../config/resolve.js';
 import { TOOL_VERSION } from '../engine/version.js';
 import type { Logger } from '../ui/logger.js';
@@ -27,16 +27,69 @@ export const DEVOPS_RESOURCE = '499b84ac-1321-427f-aa17-267ca6975798';
 
 export type DevOpsAuth = { kind: 'pat'; pat: string } | { kind: 'bearer'; token: string };
 
-export class DevOpsError extends ExternalError {
+/**
+ * An Azure DevOps call failed. A CliError (exit 1) so the one line telling the user what to do
+ * (`fix`) reaches the screen through every path: the runner keeps CliErrors as they are, cli.ts
+ * prints their fix, doctor shows it beside the check.
+ */
+export class DevOpsError extends CliError {
   constructor(
     message: string,
     readonly statusCode: number | undefined,
     readonly typeKey: string | undefined,
-    readonly fix?: string,
+    fix?: string,
   ) {
-    super(message, statusCode !== undefined ? { statusCode } : {});
+    super(message, ExitCode.stepFailed, fix);
     this.name = 'DevOpsError';
   }
+}
+
+/** Where to create a PAT, and what it needs. */
+export function patFix(orgUrl: string): string {
+  return `Create a PAT at ${orgUrl}/_usersSettings/tokens with these scopes: ${PAT_SCOPES}; pass it in AZURE_DEVOPS_EXT_PAT or --pat-stdin.`;
+}
+
+const ORG_FIX = (orgUrl: string) =>
+  `Check the organization URL ${orgUrl} (--org, env AZURE_MLOPS_ORG): it is https://dev.azure.com/{organization} as your browser shows it, or https://{organization}.visualstudio.com.`;
+
+/** Node's socket and TLS error codes, and typed-rest-client's socket timeout ("Request timeout: /path"). */
+const UNREACHABLE_CODES = /^(ECONNREFUSED|ENOTFOUND|EAI_AGAIN|ETIMEDOUT|ECONNRESET|EHOSTUNREACH|ENETUNREACH|EPIPE|ESOCKETTIMEDOUT|UND_ERR_\w+)$/;
+const TLS_CODES = /CERT|SELF_SIGNED|UNABLE_TO_VERIFY|ERR_TLS|DEPTH_ZERO/;
+
+/**
+ * A request that never got an HTTP answer: "Could not reach <url>: <code>", with what to check.
+ * undefined when `e` is not such an error (it has a status, or no known code).
+ */
+export function unreachableError(url: string, e: unknown): DevOpsError | undefined {
+  if (statusOf(e) !== undefined) return undefined;
+  const message = String((e as Error)?.message ?? e);
+  const raw = (e as { code?: unknown } | null)?.code;
+  const code = typeof raw === 'string' ? raw : /^Request timeout/i.test(message) ? 'timeout' : undefined;
+  if (!code) return undefined;
+  const host = (() => {
+    try {
+      return new URL(url).host;
+    } catch {
+      return url;
+    }
+  })();
+  const network = 'your network, and, behind a proxy, HTTPS_PROXY (NO_PROXY lists the hosts that bypass it)';
+  if (TLS_CODES.test(code)) {
+    return new DevOpsError(
+      `Could not reach ${url}: ${code} (the server's TLS certificate is not trusted)`,
+      undefined,
+      undefined,
+      `Behind a TLS-inspecting proxy, point NODE_EXTRA_CA_CERTS at its CA certificate (PEM); otherwise check the URL (--org, env AZURE_MLOPS_ORG).`,
+    );
+  }
+  if (code !== 'timeout' && !UNREACHABLE_CODES.test(code)) return undefined;
+  const fix =
+    code === 'ENOTFOUND' || code === 'EAI_AGAIN'
+      ? `The host name ${host} does not resolve: check the URL (--org, env AZURE_MLOPS_ORG), then ${network}.`
+      : code === 'ECONNREFUSED'
+        ? `Nothing answers at ${host}: check the URL and its port (--org, env AZURE_MLOPS_ORG), then ${network}.`
+        : `Check the URL (--org, env AZURE_MLOPS_ORG), ${network}; AZURE_MLOPS_HTTP_TIMEOUT_MS gives slow networks more time.`;
+  return new DevOpsError(`Could not reach ${url}: ${code}`, undefined, undefined, fix);
 }
 
 export function statusOf(e: unknown): number | undefined {
@@ -204,6 +257,7 @@ export interface DevOpsAdapterOptions {
 export class DevOpsAdapter {
   private webApi: Promise<WebApi> | undefined;
   private validated: Promise<{ userId: string; user: string }> | undefined;
+  private authKind: DevOpsAuth['kind'] | undefined;
   readonly retry: RetryPolicy;
   /** Requests made (for benchmarks and tests). */
   calls = 0;
@@ -223,6 +277,7 @@ export class DevOpsAdapter {
       const mod = (await import('azure-devops-node-api')) as typeof import('azure-devops-node-api') & { default?: typeof import('azure-devops-node-api') };
       const azdev = mod.default ?? mod;
       const auth = await this.opts.auth();
+      this.authKind = auth.kind;
       const handler = auth.kind === 'pat' ? azdev.getPersonalAccessTokenHandler(auth.pat) : azdev.getBearerHandler(auth.token);
       return new azdev.WebApi(this.opts.orgUrl, handler, { allowRetries: false, socketTimeout: this.opts.timeoutMs ?? 60_000 }, { productName: 'azure-mlops', productVersion: TOOL_VERSION });
     })();
@@ -240,10 +295,9 @@ export class DevOpsAdapter {
       const url = `${this.opts.orgUrl}/_apis/connectionData`;
       let res;
       try {
-        res = await this.withRetry('connect to Azure DevOps', () => api.rest.client.get(url, { Accept: 'application/json', 'X-TFS-FedAuthRedirect': 'Suppress' }), true);
+        res = await this.withRetry('connect to Azure DevOps', () => api.rest.client.get(url, { Accept: 'application/json', 'X-TFS-FedAuthRedirect': 'Suppress' }), true, url);
       } catch (e) {
-        if (e instanceof DevOpsError) throw e;
-        throw new DevOpsError(`Cannot reach Azure DevOps at ${this.opts.orgUrl}: ${(e as Error).message}`, undefined, undefined, 'Check --org (env AZURE_MLOPS_ORG) and your network or proxy.');
+        throw e instanceof DevOpsError ? e : new DevOpsError(`Could not reach ${url}: ${(e as Error).message}`, undefined, undefined, ORG_FIX(this.opts.orgUrl));
       }
       const status = res.message.statusCode ?? 0;
       const type = String(res.message.headers['content-type'] ?? '');
@@ -253,16 +307,23 @@ export class DevOpsAdapter {
           `The Azure DevOps credential was refused by ${this.opts.orgUrl} (${status === 203 ? 'HTTP 203: a sign-in page instead of data' : `HTTP ${status}`}): the PAT is invalid or expired, or it belongs to another organization.`,
           status,
           undefined,
-          `Create a PAT at ${this.opts.orgUrl}/_usersSettings/tokens with these scopes: ${PAT_SCOPES}; pass it in AZURE_DEVOPS_EXT_PAT or --pat-stdin.`,
+          this.credentialFix(),
         );
       }
-      if (status === 404) throw new DevOpsError(`${this.opts.orgUrl} is not an Azure DevOps organization (HTTP 404).`, status, undefined, 'Check --org (env AZURE_MLOPS_ORG).');
-      if (status >= 300) throw new DevOpsError(`Azure DevOps answered HTTP ${status} to connectionData.`, status, undefined);
+      if (status === 404) throw new DevOpsError(`${this.opts.orgUrl} is not an Azure DevOps organization (HTTP 404: not found).`, status, undefined, ORG_FIX(this.opts.orgUrl));
+      if (status >= 300) {
+        throw new DevOpsError(
+          `Azure DevOps answered HTTP ${status} to ${url}.`,
+          status,
+          undefined,
+          status >= 500 ? 'The service is having trouble: wait a few minutes and re-run.' : ORG_FIX(this.opts.orgUrl),
+        );
+      }
       let json: unknown;
       try {
         json = JSON.parse(body);
       } catch {
-        throw new DevOpsError('Azure DevOps answered connectionData with something that is not JSON (a proxy or sign-in page?).', status, undefined, `Check --org and the PAT scopes: ${PAT_SCOPES}.`);
+        throw new DevOpsError(`Azure DevOps answered ${url} with something that is not JSON (a proxy or sign-in page?).`, status, undefined, `${ORG_FIX(this.opts.orgUrl)} The PAT needs: ${PAT_SCOPES}.`);
       }
       const c = parse(connectionSchema, json, 'connectionData');
       return { userId: c.authenticatedUser.id, user: c.authenticatedUser.providerDisplayName ?? c.authenticatedUser.id };
@@ -271,8 +332,16 @@ export class DevOpsAdapter {
     return this.validated;
   }
 
+  /** What to do about a refused credential: a new PAT (where, which scopes), or a new az login for an Entra token. */
+  private credentialFix(): string {
+    if (this.authKind === 'bearer') {
+      return `Your az login's token was refused: run \`az login\` with an account that belongs to ${this.opts.orgUrl}, or use a PAT (--devops-auth pat). ${patFix(this.opts.orgUrl)}`;
+    }
+    return patFix(this.opts.orgUrl);
+  }
+
   /** Runs `fn` with the retry policy: 429 always (Retry-After), transient errors only when idempotent. */
-  private async withRetry<T>(label: string, fn: () => Promise<T>, idempotent: boolean): Promise<T> {
+  private async withRetry<T>(label: string, fn: () => Promise<T>, idempotent: boolean, url?: string): Promise<T> {
     for (let attempt = 1; ; attempt++) {
       try {
         this.calls++;
@@ -292,20 +361,24 @@ export class DevOpsAdapter {
           await sleep(wait, this.opts.signal);
           continue;
         }
-        throw this.toError(label, e);
+        throw this.toError(label, e, url);
       }
     }
   }
 
-  private toError(label: string, e: unknown): DevOpsError {
+  /** `url`: the request's URL when known (else the organization's, in a message that names the call). */
+  private toError(label: string, e: unknown, url?: string): DevOpsError {
     if (e instanceof DevOpsError) return e;
+    const unreachable = unreachableError(url ?? this.opts.orgUrl, e);
+    if (unreachable) return url ? unreachable : new DevOpsError(`${label} failed: c${unreachable.message.slice(1)}`, undefined, undefined, unreachable.fix);
     const status = statusOf(e);
     const typeKey = typeKeyOf(e);
     const msg = ((e as { result?: { message?: string } })?.result?.message ?? (e as Error)?.message ?? String(e)).split('\n')[0];
     let fix: string | undefined;
-    if (status === 401) fix = `The PAT is invalid or expired; it needs: ${PAT_SCOPES}.`;
+    if (status === 401) fix = this.credentialFix();
     else if (status === 403) fix = `The PAT or account lacks a permission for this; the PAT needs: ${PAT_SCOPES}.`;
     else if (status === 429) fix = 'Azure DevOps kept throttling; wait a few minutes and re-run.';
+    else if (status !== undefined && status >= 500) fix = 'Azure DevOps failed on its side; wait a little and re-run: what is done is kept.';
     return new DevOpsError(`${label} failed: ${status ? `HTTP ${status} ` : ''}${typeKey ? `${typeKey}: ` : ''}${msg}`, status, typeKey, fix);
   }
 

@@ -1,4 +1,5 @@
-import { PAT_SCOPES } from '../adapters/devops.js';
+import { PAT_SCOPES, patFix } from '../adapters/devops.js';
+import { PAT_ENV } from '../config/fields.js';
 import { toolSpecs } from '../adapters/tools.js';
 import { AzError, compareVersions } from '../adapters/az.js';
 import { MANAGED_IDENTITY_API_VERSION } from '../adapters/arm/identity.js';
@@ -27,6 +28,15 @@ import { join } from 'node:path';
  */
 
 const MIN_NODE = '22.12.0';
+
+/**
+ * Whether Azure DevOps can be called without asking: a PAT in AZURE_DEVOPS_EXT_PAT or on stdin
+ * (--pat-stdin), or an Entra token from the az login (--devops-auth entra). Doctor never prompts:
+ * without one, its Azure DevOps checks are skipped and it exits 3.
+ */
+export function hasDevOpsCredential(ctx: Pick<Context, 'answers' | 'secrets'>): boolean {
+  return ctx.answers.maybe('devopsAuth') === 'entra' || ctx.secrets.hasPat;
+}
 
 function once<T>(fn: () => Promise<T>): () => Promise<T> {
   let p: Promise<T> | undefined;
@@ -153,6 +163,13 @@ export function doctorChecks(ctx: Context): DoctorCheck[] {
       title: 'Azure DevOps organization and credential',
       dependsOn: [],
       run: async (c) => {
+        if (c.answers.maybe('org') && !hasDevOpsCredential(c)) {
+          return {
+            status: 'skipped',
+            summary: `skipped: no Azure DevOps credential (${PAT_ENV} is not set and --pat-stdin was not given)`,
+            fix: `Set ${PAT_ENV} or pipe the PAT to --pat-stdin (doctor never prompts); --devops-auth entra uses your az login instead.\n${patFix(c.answers.get('org'))}`,
+          };
+        }
         const who = await c.devops.validate();
         return { status: 'ok', summary: `${c.devops.orgUrl} reachable, signed in as ${who.user}` };
       },

@@ -1,3 +1,6 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+
 /**
  * Azure public-cloud region names (`az account list-locations --query "[].name"`, late 2026).
  * Used to refuse a typo before anything is created; sovereign-cloud users can bypass the list
@@ -29,6 +32,48 @@ export const noFederatedCredentialsOnManagedIdentity: Readonly<Record<string, st
   malaysiasouth: 'Malaysia South',
   newzealandnorth: 'New Zealand North',
 };
+
+/**
+ * Where the region picker starts, without starting az (each az process costs about a second):
+ * az's own default location — the AZURE_DEFAULTS_LOCATION variable, else `location` in the
+ * `[defaults]` section of az's config file (`$AZURE_CONFIG_DIR/config`, default `~/.azure/config`),
+ * which is what `az config set defaults.location=…` writes (knack's CLIConfig: env var
+ * AZURE_{SECTION}_{OPTION} over the file) — else azd's global default, eastus2
+ * (Azure/azure-dev cli/azd/pkg/account/manager.go, GetDefaultLocationName). A value that is not a
+ * known region is ignored.
+ */
+export const FALLBACK_REGION = 'eastus2';
+
+export function defaultRegion(env: NodeJS.ProcessEnv, home: string, read: (path: string) => string = (p) => readFileSync(p, 'utf8')): { region: string; from: string } {
+  const known = (v: string | undefined) => (v && azureRegions.includes(normalizeRegion(v)) ? normalizeRegion(v) : undefined);
+  const fromEnv = known(env.AZURE_DEFAULTS_LOCATION);
+  if (fromEnv) return { region: fromEnv, from: 'AZURE_DEFAULTS_LOCATION' };
+  const file = join(env.AZURE_CONFIG_DIR || join(home, '.azure'), 'config');
+  try {
+    const fromFile = known(iniValue(read(file), 'defaults', 'location'));
+    if (fromFile) return { region: fromFile, from: "az's defaults.location" };
+  } catch {
+    // no az config file: nothing configured
+  }
+  return { region: FALLBACK_REGION, from: 'default' };
+}
+
+/** `key` of `[section]` in an INI text (az's config file), undefined when absent. */
+function iniValue(text: string, section: string, key: string): string | undefined {
+  let current = '';
+  for (const raw of text.split(/\r?\n/)) {
+    const line = raw.trim();
+    if (!line || line.startsWith('#') || line.startsWith(';')) continue;
+    const head = /^\[(.+)\]$/.exec(line);
+    if (head) {
+      current = head[1]!.trim().toLowerCase();
+      continue;
+    }
+    const kv = /^([^=:]+)[=:](.*)$/.exec(line);
+    if (kv && current === section && kv[1]!.trim().toLowerCase() === key) return kv[2]!.trim();
+  }
+  return undefined;
+}
 
 /** "West Europe" -> "westeurope" (az accepts display names in some places, ARM wants names). */
 export function normalizeRegion(input: string): string {

@@ -1,7 +1,8 @@
 import { readFile } from 'node:fs/promises';
+import { homedir } from 'node:os';
 import { answerFields, answerKeys, flagName, howToSet, PAT_ENV, type AnswerKey } from './fields.js';
 import { answersSchema, type Answers } from './schema.js';
-import { azureRegions, noFederatedCredentialsOnManagedIdentity } from './regions.js';
+import { azureRegions, defaultRegion, noFederatedCredentialsOnManagedIdentity } from './regions.js';
 import { namesFor } from './naming.js';
 import { UsageError } from '../engine/errors.js';
 import type { Ui } from '../ui/prompts.js';
@@ -170,7 +171,7 @@ export async function resolveAnswers(input: ResolveInput): Promise<AnswerSet> {
   if (missing.length) {
     if (!input.interactive || !input.ui) throw missingAnswer(missing);
     for (const key of missing) {
-      values[key] = await promptFor(key, input.ui);
+      values[key] = await promptFor(key, input.ui, input.env);
       sources[key] = 'prompt';
     }
   }
@@ -234,9 +235,12 @@ function refuseRegionWithoutManagedIdentityFederation(values: Partial<Record<Ans
   );
 }
 
-async function promptFor(key: AnswerKey, ui: Ui): Promise<unknown> {
+async function promptFor(key: AnswerKey, ui: Ui, env: NodeJS.ProcessEnv): Promise<unknown> {
   const field = answerFields[key];
-  if (key === 'location') return validateOne(key, await ui.search(`Azure region (${flagName(key)})`, azureRegions), '(prompt)');
+  if (key === 'location') {
+    const start = defaultRegion(env, env.HOME || homedir());
+    return validateOne(key, await ui.search(`Azure region (${flagName(key)}) — type to filter`, azureRegions, start.region), '(prompt)');
+  }
   const raw = await ui.input(`${field.description} (${flagName(key)})`, {
     validate: (v) => {
       const r = fieldSchemas[key].safeParse(v);

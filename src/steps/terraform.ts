@@ -101,23 +101,43 @@ export function summarizePlan(plan: TfPlanJson): PlanSummary {
   return s;
 }
 
-/** A terraform plan, future tense; destroys and replacements in red. `destroy`: destroy's own list (no second warning). */
-export function renderSummary(ctx: Pick<Context, 'log'>, s: PlanSummary, opts: { destroy?: boolean } = {}): void {
+/**
+ * terraform's plan, summarised: what it adds, changes, replaces and destroys, destroys highlighted.
+ * `when`: 'now' for a plan about to be applied ("will be destroyed"; `asks` says whether a question
+ * follows), 'dry-run' for one that never is ("would be destroyed", and nothing to confirm).
+ */
+export function renderSummary(ctx: Pick<Context, 'log'>, s: PlanSummary, opts: { when: 'now' | 'dry-run'; asks: boolean }): void {
   const { c } = ctx.log;
+  const will = opts.when === 'dry-run' ? 'would be' : 'will be';
   ctx.log.info(`  terraform plan: ${c.green(`${s.add.length} to add`)}, ${c.yellow(`${s.change.length} to change`)}, ${c.red(`${s.destroy.length + s.replace.length} to destroy`)}${s.replace.length ? c.red(` (${s.replace.length} replaced)`) : ''}`);
   for (const a of s.add) ctx.log.info(`    ${c.green('+')} ${a}`);
   for (const a of s.change) ctx.log.info(`    ${c.yellow('~')} ${a}`);
-  for (const a of s.replace) ctx.log.info(`    ${c.red('-/+')} ${a} ${c.red('(to be replaced: destroyed, then created again)')}`);
-  for (const a of s.destroy) ctx.log.info(`    ${c.red('-')} ${a} ${c.red('(to be destroyed)')}`);
-  if (!opts.destroy && (s.destroy.length || s.replace.length)) ctx.log.warn(`This plan destroys or replaces ${s.destroy.length + s.replace.length} resource(s): read the list above before you answer.`);
+  for (const a of s.replace) ctx.log.info(`    ${c.red('-/+')} ${a} ${c.red(`(${will} replaced: destroyed, then created again)`)}`);
+  for (const a of s.destroy) ctx.log.info(`    ${c.red('-')} ${a} ${c.red(`(${will} destroyed)`)}`);
+  const n = s.destroy.length + s.replace.length;
+  if (n === 0) return;
+  if (opts.when === 'dry-run') ctx.log.warn(`This plan would destroy or replace ${n} resource(s).`);
+  else ctx.log.warn(`This plan destroys or replaces ${n} resource(s).${opts.asks ? ' Read the list above before you confirm.' : ''}`);
 }
 
 const PAST: Record<string, string> = { create: 'created', update: 'updated', delete: 'destroyed', replace: 'replaced', read: 'read' };
 
+const ING: Record<string, string> = { create: 'creating', update: 'updating', delete: 'destroying', replace: 'replacing', read: 'reading' };
+
+/**
+ * The spinner's title while terraform applies: "terraform apply: 3 done, creating azurerm_x.y +2 more".
+ * No time in it: Ui.task appends the one timer of the line (the time since the apply started).
+ */
+export function progressTitle(title: string, done: number, active: ReadonlyMap<string, { action: string }>): string {
+  const [first, info] = [...active.entries()][0] ?? [];
+  if (!first || !info) return `${title}: ${done} done`;
+  return `${title}: ${done} done, ${ING[info.action] ?? info.action} ${first}${active.size > 1 ? ` +${active.size - 1} more` : ''}`;
+}
+
 /** Streams a plan/apply with progress and returns the result; Ctrl-C becomes a CancelledError. */
 export async function streamWithProgress(ctx: Ctx, cwd: string, args: string[], env: Record<string, string>, title: string) {
   const started = Date.now();
-  const active = new Map<string, { action: string; at: number }>();
+  const active = new Map<string, { action: string }>();
   let done = 0;
   const r = await ctx.ui.task(title, async (update) =>
     ctx.terraform.stream(args, {
@@ -126,7 +146,7 @@ export async function streamWithProgress(ctx: Ctx, cwd: string, args: string[], 
       signal: ctx.signal,
       onEvent: (e: TfEvent) => {
         const addr = e.hook?.resource?.addr;
-        if (e.type === 'apply_start' && addr) active.set(addr, { action: e.hook?.action ?? 'apply', at: Date.now() });
+        if (e.type === 'apply_start' && addr) active.set(addr, { action: e.hook?.action ?? 'apply' });
         if (e.type === 'apply_complete' && addr) {
           const a = active.get(addr);
           active.delete(addr);
@@ -137,10 +157,7 @@ export async function streamWithProgress(ctx: Ctx, cwd: string, args: string[], 
           active.delete(addr);
           ctx.log.error(`    failed: ${addr}`);
         }
-        if (active.size) {
-          const [first, info] = [...active.entries()][0]!;
-          update(`${title}: ${done} done, ${info.action === 'create' ? 'creating' : info.action} ${first} (${formatDuration(Date.now() - info.at)})${active.size > 1 ? ` +${active.size - 1} more` : ''}`);
-        }
+        if (active.size) update(progressTitle(title, done, active));
       },
     }),
   );
@@ -222,7 +239,7 @@ export const terraformStep = defineStep<'terraform' | 'answers' | 'state' | 'ssh
       ctx.log.info('  terraform plan: no changes; nothing to apply.');
     } else {
       const summary = summarizePlan(await ctx.terraform.showPlan(dir, PLAN_FILE));
-      renderSummary(ctx, summary);
+      renderSummary(ctx, summary, { when: 'now', asks: !ctx.run.yes });
       if (!ctx.run.yes) {
         const n = summary.add.length + summary.change.length + summary.destroy.length + summary.replace.length;
         // Terraform's own question (the run's second and last): its real plan is known only now.
@@ -290,7 +307,7 @@ async function planDestroy(kit: TeardownKit): Promise<void> {
   kit.del(base, {
     reason: summary ? `terraform destroy of ${n} resource(s), the agent VM with them` : "terraform's state holds no resources",
     records: rec ? [rec] : [],
-    ...(summary ? { show: () => renderSummary(ctx, summary, { destroy: true }) } : {}),
+    ...(summary ? { show: () => renderSummary(ctx, summary, { when: kit.opts.dryRun ? 'dry-run' : 'now', asks: !kit.opts.dryRun && !ctx.run.yes }) } : {}),
     run: async () => {
       if (!summary) return 'gone';
       await applyDestroy(ctx, dir, tf.env);

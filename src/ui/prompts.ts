@@ -98,12 +98,14 @@ export class Ui {
     );
   }
 
-  search(message: string, options: readonly string[]): Promise<string> {
+  /** Pick one of `options`; typing filters the list. The cursor starts on `defaultValue` when it is one of them. */
+  search(message: string, options: readonly string[], defaultValue?: string): Promise<string> {
     this.assertInteractive(message);
     return this.serial(async () =>
       (await import('@inquirer/prompts')).search<string>({
         message,
         source: (term) => options.filter((o) => !term || o.includes(term.toLowerCase().replace(/\s+/g, ''))).map((o) => ({ name: o, value: o })),
+        ...(defaultValue !== undefined && options.includes(defaultValue) ? { default: defaultValue } : {}),
       }),
     );
   }

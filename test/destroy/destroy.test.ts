@@ -213,6 +213,10 @@ describe('refusals, dry run and the confirmation', () => {
     }
     expect(dry.stdout).toMatch(/= keep\s+Azure DevOps extension/);
     expect(dry.stdout).toContain('Dry run: nothing was changed');
+    // Nothing is destroyed, and nothing is asked: a dry run's words say so.
+    expect(dry.stdout).toContain('- terraform_data.aks (would be destroyed)');
+    expect(dry.stderr).toContain('This plan would destroy or replace 9 resource(s).');
+    expect(dry.stdout + dry.stderr).not.toMatch(/\(destroyed\)|before you confirm/);
     expect(mutations()).toEqual(before);
     expect(readFileSync(stateFile, 'utf8')).toBe(stateBefore);
     expect(existsSync(join(w.stateDir, 'terraform', 'tfplan-destroy'))).toBe(false);

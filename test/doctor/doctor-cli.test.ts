@@ -58,4 +58,20 @@ describe('azure-mlops doctor (the CLI process)', () => {
     const org = JSON.parse(r.stdout).checks.find((c: { id: string }) => c.id === 'devops.org');
     expect(org).toMatchObject({ status: 'missing', fix: expect.stringContaining('Agent Pools') });
   });
+
+  it('no Azure DevOps credential: its checks are skipped naming AZURE_DEVOPS_EXT_PAT and --pat-stdin, ok is false, exit 3', async () => {
+    const env = { ...w.env };
+    delete env.AZURE_DEVOPS_EXT_PAT;
+    const r = await runCli(['doctor', '--json'], { env, cwd: w.cwd });
+    expect(r.code, r.stderr).toBe(3);
+    const doc = JSON.parse(r.stdout);
+    expect(new Ajv({ strict: false }).compile(readmeSchema())(doc)).toBe(true);
+    expect(doc).toMatchObject({ ok: false, summary: { missing: 0 } });
+    const devops = doc.checks.filter((c: { group: string }) => c.group === 'devops');
+    expect(devops.map((c: { status: string }) => c.status)).toEqual(devops.map(() => 'skipped'));
+    expect(devops[0]).toMatchObject({ id: 'devops.org', finding: expect.stringMatching(/AZURE_DEVOPS_EXT_PAT.*--pat-stdin/), fix: expect.stringContaining('_usersSettings/tokens') });
+    // --only local does not need Azure DevOps: nothing unchecked, exit 0
+    const local = await runCli(['doctor', '--only', 'local'], { env, cwd: w.cwd });
+    expect(local.code, local.stdout).toBe(0);
+  });
 });

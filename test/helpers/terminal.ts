@@ -43,11 +43,11 @@ export interface TerminalExit {
 export interface TerminalSession {
   /** The visible screen: ROWS lines, each trimmed on the right, trailing empty lines dropped. */
   screen(): string;
-  /** Everything printed so far that is still in the emulator: scrollback and screen. */
+  /** Everything printed so far that is still in the emulator (scrollback and screen), rows the terminal wrapped joined back into one line. */
   transcript(): string;
   /** The last non-empty line of the screen. */
   lastLine(): string;
-  /** Resolves with the screen once it shows `what`; rejects with the screen dumped after `timeoutMs`, or when the process ended without showing it. */
+  /** Resolves with the screen once it shows `what` (also matched with wrapped rows joined); rejects with the screen dumped after `timeoutMs`, or when the process ended without showing it. */
   waitFor(what: string | RegExp, timeoutMs?: number): Promise<string>;
   /** Types text, as a person would (no Enter). */
   type(text: string): Promise<void>;
@@ -78,10 +78,17 @@ export function personEnv(env: Record<string, string>): Record<string, string> {
   return out;
 }
 
-function renderLines(term: XTerm, from: number, to: number): string[] {
+/** Rows `from`..`to` of the buffer, trimmed right; with `unwrap`, a row the terminal wrapped is joined to the one before (one logical line). */
+function renderLines(term: XTerm, from: number, to: number, unwrap = false): string[] {
   const buf = term.buffer.active;
-  const lines: string[] = [];
-  for (let i = from; i < to; i++) lines.push(buf.getLine(i)?.translateToString(true) ?? '');
+  const rows: string[] = [];
+  for (let i = from; i < to; i++) {
+    const line = buf.getLine(i);
+    const text = line?.translateToString(false) ?? '';
+    if (unwrap && line?.isWrapped && rows.length > 0) rows[rows.length - 1] += text;
+    else rows.push(text);
+  }
+  const lines = rows.map((r) => r.trimEnd());
   while (lines.length > 0 && lines[lines.length - 1] === '') lines.pop();
   return lines;
 }
@@ -136,13 +143,16 @@ export function openTerminal(args: string[], opts: TerminalOptions): TerminalSes
     const base = term.buffer.active.baseY;
     return renderLines(term, base, base + rows).join('\n');
   };
-  const transcript = () => renderLines(term, 0, term.buffer.active.length).join('\n');
+  const transcript = () => renderLines(term, 0, term.buffer.active.length, true).join('\n');
   const lastLine = () => screen().split('\n').filter((l) => l.trim() !== '').pop() ?? '';
 
   const waitFor = (what: string | RegExp, timeoutMs = 15_000): Promise<string> => {
+    const test = (s: string) => (typeof what === 'string' ? s.includes(what) : what.test(s));
     const matches = () => {
       const s = screen();
-      return (typeof what === 'string' ? s.includes(what) : what.test(s)) ? s : undefined;
+      if (test(s)) return s;
+      const base = term.buffer.active.baseY;
+      return test(renderLines(term, base, base + rows, true).join('\n')) ? s : undefined;
     };
     return new Promise<string>((resolve, reject) => {
       let exitedCode: number | undefined;

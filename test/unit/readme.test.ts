@@ -28,6 +28,16 @@ describe('README, --help and the code agree', () => {
     }
   });
 
+  it('shows every --help example in the README, and destroy takes only the answers it reads', async () => {
+    const program = await buildProgramForDocs(); // first: it keeps src/cli.ts from parsing argv
+    const { EXAMPLES, DESTROY_ANSWERS } = await import('../../src/cli.js');
+    for (const [, line] of Object.values(EXAMPLES).flat()) mentions(line);
+    const destroy = program.commands.find((c) => c.name() === 'destroy')!;
+    const answerFlags = destroy.options.map((o) => o.long!).filter((l) => answerKeys.some((k) => flagName(k) === l));
+    expect(answerFlags).toEqual(DESTROY_ANSWERS.map((k) => flagName(k)));
+    mentions(`\`destroy\` takes only ${answerFlags.map((f) => `\`${f}\``).join(' and ')}`);
+  });
+
   it('documents every step and every exit code', () => {
     for (const s of steps) mentions(`\`${s.id}\``);
     for (const code of [0, 1, 2, 3, 130]) expect(readme).toMatch(new RegExp(`\\| ${code} \\|`));
