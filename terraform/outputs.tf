@@ -87,7 +87,7 @@ output "agent_vm_id" {
 }
 
 output "agent_register_script" {
-  description = "Absolute path, on the agent VM, of the root-only script that registers the agents; it takes the PAT from the environment variable AZP_TOKEN."
+  description = "Absolute path, on the agent VM, of the root-only script that registers the agents; it takes a Microsoft Entra access token or a PAT from the environment variable AZP_TOKEN."
   value       = module.agent_bootstrap.register_script_path
 }
 
