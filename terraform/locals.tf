@@ -25,14 +25,23 @@ locals {
     agent_public_ip       = "pip-${var.prefix}-agents"              # 31 / 80
     nat_gateway           = "ng-${var.prefix}-agents"               # 30 / 80
     nat_public_ip         = "pip-${var.prefix}-natgw"               # 30 / 80
+    managed_pool          = "mdp-${var.prefix}"                     # 24 / 44, unique in Azure (also the Azure DevOps pool's name)
+    dev_center            = "dc-${var.prefix}"                      # 23 / 26
+    dev_center_project    = "dcp-${var.prefix}"                     # 24 / 63
     dcr                   = "MSCI-${var.location}-aks${var.prefix}" # Container Insights' own naming, <= 64
   }
 
   subnet_names = {
-    aks    = "snet-aks"
-    agents = "snet-agents"
-    ilb    = "snet-ilb"
+    aks          = "snet-aks"
+    agents       = "snet-agents"
+    ilb          = "snet-ilb"
+    managed_pool = "snet-mdp"
   }
+
+  # Where the agents run (variable agents_host): the agent VM (devops_agents.tf) or a Managed DevOps
+  # Pool (managed_devops_pool.tf). Exactly one of the two is true.
+  agents_on_vm = var.agents_host == "vm"
+  managed_pool = var.agents_host == "managed-pool"
 
   tags = merge({ "managed-by" = "azure-mlops", "mlops-prefix" = var.prefix }, var.tags)
 

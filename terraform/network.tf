@@ -4,8 +4,9 @@ resource "azurerm_resource_group" "ml" {
   tags     = local.tags
 }
 
-# One VNET for the AKS nodes, the inference router's internal load balancer and the agent VM, so
-# the agents reach the scoring endpoint on its private IP (the pipeline's smoke test does).
+# One VNET for the AKS nodes, the inference router's internal load balancer and the agents (the agent
+# VM, or the Managed DevOps Pool's agents in their delegated subnet, managed_devops_pool.tf), so the
+# agents reach the scoring endpoint on its private IP (the pipeline's smoke test does).
 resource "azurerm_virtual_network" "main" {
   name                = local.names.vnet
   location            = azurerm_resource_group.ml.location
@@ -21,7 +22,10 @@ resource "azurerm_subnet" "aks" {
   address_prefixes     = [var.aks_subnet_address_prefix]
 }
 
+# The agent VM's subnet, with agents_host = "vm" only.
 resource "azurerm_subnet" "agents" {
+  count = local.agents_on_vm ? 1 : 0
+
   name                 = local.subnet_names.agents
   resource_group_name  = azurerm_resource_group.ml.name
   virtual_network_name = azurerm_virtual_network.main.name
@@ -43,8 +47,10 @@ locals {
   ilb_subnet = local.ilb_in_dedicated_subnet ? azurerm_subnet.ilb[0] : azurerm_subnet.aks
 }
 
-# Explicit outbound for the agents subnet: the agents only make outbound HTTPS connections
-# (Azure DevOps, package repositories, Azure APIs), so they need no public IP of their own.
+# Explicit outbound for the agents' subnet, whichever host the agents have (snet-agents of the VM, or
+# the managed pool's snet-mdp, associated in managed_devops_pool.tf): the agents only make outbound
+# HTTPS connections (Azure DevOps, package repositories, Azure APIs), so they need no public IP of
+# their own.
 resource "azurerm_public_ip" "nat" {
   name                = local.names.nat_public_ip
   location            = azurerm_resource_group.devops.location
@@ -68,6 +74,19 @@ resource "azurerm_nat_gateway_public_ip_association" "agents" {
 }
 
 resource "azurerm_subnet_nat_gateway_association" "agents" {
-  subnet_id      = azurerm_subnet.agents.id
+  count = local.agents_on_vm ? 1 : 0
+
+  subnet_id      = azurerm_subnet.agents[0].id
   nat_gateway_id = azurerm_nat_gateway.agents.id
+}
+
+# Deployments from before agents_host had these without count.
+moved {
+  from = azurerm_subnet.agents
+  to   = azurerm_subnet.agents[0]
+}
+
+moved {
+  from = azurerm_subnet_nat_gateway_association.agents
+  to   = azurerm_subnet_nat_gateway_association.agents[0]
 }

@@ -1,5 +1,7 @@
 # Outputs the CLI reads with `terraform output -json` (DevOps steps and doctor). None is sensitive.
 # terraform/README.md documents each; test/fixtures/terraform/outputs.tf declares the same names.
+# Outputs of the host the agents do not have (agents_host) are empty ("" or []) rather than null:
+# terraform leaves null outputs out of `terraform output -json`, and the CLI reads every name.
 
 output "subscription_id" {
   description = "Subscription the resources are in."
@@ -22,7 +24,7 @@ output "ml_resource_group_name" {
 }
 
 output "devops_resource_group_name" {
-  description = "Resource group of the agent VM (rg-{prefix}-devops)."
+  description = "Resource group of the agent VM, or of the Managed DevOps Pool with its Dev Center (rg-{prefix}-devops)."
   value       = azurerm_resource_group.devops.name
 }
 
@@ -72,53 +74,68 @@ output "ilb_subnet_id" {
 }
 
 output "vnet_name" {
-  description = "VNET of the AKS cluster and the agent VM (in the ML resource group)."
+  description = "VNET of the AKS cluster and the agents (in the ML resource group)."
   value       = azurerm_virtual_network.main.name
 }
 
+output "agents_host" {
+  description = "Where the agents run: \"vm\" (the agent VM, registered by the CLI through a Run Command) or \"managed-pool\" (a Managed DevOps Pool: no VM, no registration step)."
+  value       = var.agents_host
+}
+
+output "managed_pool_name" {
+  description = "Name of the Managed DevOps Pool, which is also the name of the Azure DevOps agent pool the service creates for it (mdp-{prefix}); empty with agents_host = \"vm\"."
+  value       = local.managed_pool ? azapi_resource.managed_pool[0].name : ""
+}
+
+output "managed_pool_id" {
+  description = "Resource id of the Managed DevOps Pool; empty with agents_host = \"vm\"."
+  value       = local.managed_pool ? azapi_resource.managed_pool[0].id : ""
+}
+
 output "agent_vm_name" {
-  description = "Name of the agent VM."
-  value       = azurerm_linux_virtual_machine.agents.name
+  description = "Name of the agent VM; empty with a managed pool."
+  value       = local.agents_on_vm ? azurerm_linux_virtual_machine.agents[0].name : ""
 }
 
 output "agent_vm_id" {
-  description = "Resource id of the agent VM (where the CLI creates the Run Command that registers the agents)."
-  value       = azurerm_linux_virtual_machine.agents.id
+  description = "Resource id of the agent VM (where the CLI creates the Run Command that registers the agents); empty with a managed pool."
+  value       = local.agents_on_vm ? azurerm_linux_virtual_machine.agents[0].id : ""
 }
 
 output "agent_register_script" {
-  description = "Absolute path, on the agent VM, of the root-only script that registers the agents; it takes the PAT from the environment variable AZP_TOKEN."
-  value       = module.agent_bootstrap.register_script_path
+  description = "Absolute path, on the agent VM, of the root-only script that registers the agents; it takes a Microsoft Entra access token or a PAT from the environment variable AZP_TOKEN. Empty with a managed pool."
+  value       = local.agents_on_vm ? module.agent_bootstrap[0].register_script_path : ""
 }
 
 output "agent_name_prefix" {
-  description = "Prefix of the agent names: the agents are {agent_name_prefix}-1 .. -{num_agents} (the VM name)."
-  value       = local.names.agent_vm
+  description = "Prefix of the agent names: the agents are {agent_name_prefix}-1 .. -{num_agents} (the VM name); empty with a managed pool."
+  value       = local.agents_on_vm ? local.names.agent_vm : ""
 }
 
 output "agent_vm_private_ip" {
-  description = "Private IP of the agent VM in the agents subnet."
-  value       = azurerm_linux_virtual_machine.agents.private_ip_address
+  description = "Private IP of the agent VM in the agents subnet; empty with a managed pool."
+  value       = local.agents_on_vm ? azurerm_linux_virtual_machine.agents[0].private_ip_address : ""
 }
 
 output "agent_vm_public_ip" {
-  description = "Public IP of the agent VM; empty when agent_public_ip_enabled is false (the default). Empty rather than null: terraform leaves null outputs out of `terraform output -json`."
-  value       = var.agent_public_ip_enabled ? azurerm_public_ip.agents[0].ip_address : ""
+  description = "Public IP of the agent VM; empty when agent_public_ip_enabled is false (the default), and with a managed pool."
+  value       = local.agents_on_vm && var.agent_public_ip_enabled ? azurerm_public_ip.agents[0].ip_address : ""
 }
 
 output "agent_names" {
-  description = "Names the agents register with in the pool: {agent_vm_name}-1 .. -{num_agents}."
-  value       = module.agent_bootstrap.agent_names
+  description = "Names the agents register with in the pool: {agent_vm_name}-1 .. -{num_agents}; empty with a managed pool (its agents are named by the service)."
+  value       = local.agents_on_vm ? module.agent_bootstrap[0].agent_names : []
 }
 
 output "num_agents" {
-  description = "Number of agents installed on the VM."
+  description = "Number of agents installed on the VM, or the managed pool's maximum concurrency."
   value       = var.num_agents
 }
 
 output "devops_pool" {
-  description = "Agent pool the agents join."
-  value       = var.devops_pool
+  description = "Azure DevOps agent pool the pipeline runs on: devops_pool, which the VM's agents join, or the pool the service created for the managed pool (managed_pool_name)."
+  value       = local.managed_pool ? azapi_resource.managed_pool[0].name : var.devops_pool
 }
 
 output "key_vault_name" {

@@ -84,8 +84,19 @@ variable "pipeline_sp_object_id" {
 
 # --- Azure DevOps agents --------------------------------------------------------------------------
 
+variable "agents_host" {
+  description = "Where the pipeline's agents run. \"vm\" (the default): num_agents self-hosted agents on one agent VM in snet-agents, registered in devops_pool after the apply (agent_* variables). \"managed-pool\": a Managed DevOps Pool (Microsoft.DevOpsInfrastructure/pools) with its Dev Center and Dev Center project, its agents injected into the delegated subnet snet-mdp; no agent VM and no registration step, the service creates the Azure DevOps agent pool mdp-{prefix} itself. It needs devops_project and devops_infrastructure_principal_id."
+  type        = string
+  default     = "vm"
+
+  validation {
+    condition     = contains(["vm", "managed-pool"], var.agents_host)
+    error_message = "The agents_host must be \"vm\" (a self-hosted agent VM) or \"managed-pool\" (a Managed DevOps Pool)."
+  }
+}
+
 variable "devops_pool" {
-  description = "Name of the existing Azure DevOps agent pool the agents join."
+  description = "Name of the existing Azure DevOps agent pool the agents of the agent VM join (agents_host = \"vm\"). Unused with a managed pool, whose Azure DevOps pool is created by the service and named like the pool resource (output managed_pool_name)."
   type        = string
   default     = "pool001"
 
@@ -96,7 +107,7 @@ variable "devops_pool" {
 }
 
 variable "num_agents" {
-  description = "Number of Azure Pipelines agents installed on the agent VM (one service, directory and work folder each)."
+  description = "Number of Azure Pipelines agents installed on the agent VM (one service, directory and work folder each); with agents_host = \"managed-pool\", the pool's maximum concurrency (agents at a time)."
   type        = number
   default     = 4
 
@@ -178,6 +189,53 @@ variable "agent_ssh_allowed_cidrs" {
   }
 }
 
+# --- Managed DevOps Pool (agents_host = "managed-pool") -----------------------------------------
+
+variable "devops_project" {
+  description = "Azure DevOps project whose pipelines may use the Managed DevOps Pool (agents_host = \"managed-pool\", required there). Unused with agents_host = \"vm\"."
+  type        = string
+  default     = null
+
+  # Azure DevOps project names (learn.microsoft.com/azure/devops/organizations/settings/naming-restrictions).
+  validation {
+    condition     = var.devops_project == null || (can(regex("^[^\\\\/:*?\"'<>;#$*{},+=\\[\\]|\\x00-\\x1f]{1,64}$", var.devops_project)) && !can(regex("^[_.\\s]|[.\\s]$", var.devops_project)))
+    error_message = "The devops_project must be an Azure DevOps project name: 1 to 64 characters, none of \\ / : * ? \" ' < > ; # $ { } , + = [ ] |, not starting with _ or . and not ending with ., no leading or trailing spaces."
+  }
+}
+
+variable "devops_infrastructure_principal_id" {
+  description = "Object id, in this tenant, of Microsoft's DevOpsInfrastructure service principal (agents_host = \"managed-pool\", required there): it gets Reader and Network Contributor on the VNET to place the pool's agents in snet-mdp. az ad sp list --display-name DevOpsInfrastructure --query \"[?displayName=='DevOpsInfrastructure'].id\" -o tsv"
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.devops_infrastructure_principal_id == null || can(regex("^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$", var.devops_infrastructure_principal_id))
+    error_message = "The devops_infrastructure_principal_id must be null or a GUID: the object id of the DevOpsInfrastructure service principal (az ad sp list --display-name DevOpsInfrastructure)."
+  }
+}
+
+variable "managed_pool_vm_size" {
+  description = "VM size of the Managed DevOps Pool's agents, one machine per job. Standard_D2ads_v5 (2 vCPUs) is the service's default size; the subscription's Managed DevOps Pools quota for its family must cover num_agents machines."
+  type        = string
+  default     = "Standard_D2ads_v5"
+
+  validation {
+    condition     = can(regex("^Standard_[A-Za-z0-9_]+$", var.managed_pool_vm_size))
+    error_message = "The managed_pool_vm_size must be an Azure VM size name such as Standard_D2ads_v5."
+  }
+}
+
+variable "managed_pool_image" {
+  description = "Azure Pipelines image of the Managed DevOps Pool's agents (the images of the Microsoft-hosted agents, Azure CLI included), by its predefined alias: ubuntu-24.04 or ubuntu-22.04, optionally with /latest or /{version}."
+  type        = string
+  default     = "ubuntu-24.04/latest"
+
+  validation {
+    condition     = can(regex("^ubuntu-(22|24)\\.04(/(latest|[0-9]+(\\.[0-9]+)*))?$", var.managed_pool_image))
+    error_message = "The managed_pool_image must be an Ubuntu Azure Pipelines image alias: ubuntu-24.04 or ubuntu-22.04, optionally followed by /latest or /{version} such as /20250427.1.0."
+  }
+}
+
 # --- Network --------------------------------------------------------------------------------------
 
 variable "vnet_address_space" {
@@ -210,6 +268,17 @@ variable "agents_subnet_address_prefix" {
   validation {
     condition     = can(cidrhost(var.agents_subnet_address_prefix, 0))
     error_message = "The agents_subnet_address_prefix must be a CIDR range such as 10.10.8.0/24."
+  }
+}
+
+variable "managed_pool_subnet_address_prefix" {
+  description = "Address range of snet-mdp (inside vnet_address_space), the subnet delegated to the Managed DevOps Pool (agents_host = \"managed-pool\"): one address per agent plus the 5 Azure keeps. Unused with agents_host = \"vm\"."
+  type        = string
+  default     = "10.10.9.0/24"
+
+  validation {
+    condition     = can(cidrhost(var.managed_pool_subnet_address_prefix, 0))
+    error_message = "The managed_pool_subnet_address_prefix must be a CIDR range such as 10.10.9.0/24."
   }
 }
 

@@ -13,13 +13,11 @@ terraform {
   }
 }
 
-provider "azurerm" {
-  subscription_id = var.subscription_id
-
-  # Register exactly the resource providers this module uses (a fresh subscription has few of
-  # them); "none" turns off the provider's own, much longer default list.
-  resource_provider_registrations = "none"
-  resource_providers_to_register = [
+locals {
+  # A fresh subscription has few resource providers registered. A Managed DevOps Pool
+  # (agents_host = "managed-pool") needs two more: Microsoft.DevOpsInfrastructure and
+  # Microsoft.DevCenter (learn.microsoft.com/azure/devops/managed-devops-pools/prerequisites).
+  resource_providers = concat([
     "Microsoft.Compute",
     "Microsoft.ContainerRegistry",
     "Microsoft.ContainerService",
@@ -31,7 +29,16 @@ provider "azurerm" {
     "Microsoft.Network",
     "Microsoft.OperationalInsights",
     "Microsoft.Storage",
-  ]
+  ], local.managed_pool ? ["Microsoft.DevCenter", "Microsoft.DevOpsInfrastructure"] : [])
+}
+
+provider "azurerm" {
+  subscription_id = var.subscription_id
+
+  # Register exactly the resource providers this module uses (local.resource_providers above);
+  # "none" turns off the provider's own, much longer default list.
+  resource_provider_registrations = "none"
+  resource_providers_to_register  = local.resource_providers
 
   features {
     resource_group {

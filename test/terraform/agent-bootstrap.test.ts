@@ -5,7 +5,8 @@
 //   is set (standalone terraform use);
 // - /opt/azagent/register-agents.sh, which the bootstrap writes, registers and repairs them with the
 //   PAT from its environment (AZP_TOKEN): what the azure-mlops CLI runs through a Run Command.
-// Both must keep the PAT where it must be, and be safe to run again.
+// Both must keep the token where it must be, and be safe to run again. The token is a PAT or a Microsoft
+// Entra access token (a JWT): the register script treats both the same way (see its header).
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
@@ -14,7 +15,18 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { hasCommand, MODULE_DIR, REQUIRE_ALL_TESTS, skipNotice, removeTempDirs, tempDir, terraform, terraformEnv } from './helpers.js';
 
 const PAT = 'bootstrapPatCanary0123456789abcdefghijklmnopqrstuvwxyzABCDEF';
-const PAT_FORMS = [PAT, Buffer.from(PAT).toString('base64'), Buffer.from(`:${PAT}`).toString('base64'), createHash('sha256').update(PAT).digest('hex')];
+/** Every form a token could leak in: as is, base64 (alone or as a Basic password), its sha256. */
+const tokenForms = (token: string) => [token, Buffer.from(token).toString('base64'), Buffer.from(`:${token}`).toString('base64'), createHash('sha256').update(token).digest('hex')];
+const PAT_FORMS = tokenForms(PAT);
+// Shaped like a Microsoft Entra access token for Azure DevOps (three base64url segments, the first
+// starting with eyJ; `az account get-access-token --resource 499b84ac-...` returns such a token, about
+// 1.5 to 2.5 KB long), with '-' and '_' in it as base64url has. Not a real token: the signature is filler.
+const b64url = (text: string) => Buffer.from(text).toString('base64url');
+const ENTRA_TOKEN = [
+  b64url('{"typ":"JWT","alg":"RS256","kid":"entraCanaryKey"}'),
+  b64url(JSON.stringify({ aud: '499b84ac-1321-427f-aa17-267ca6975798', iss: 'https://sts.windows.net/00000000-0000-4000-8000-000000000000/', scp: 'user_impersonation', upn: 'entra.canary@example.com', filler: 'entraTokenCanary'.repeat(60) })),
+  `${'entra-Signature_Canary'.repeat(15)}A-_`,
+].join('.');
 const ORG = 'https://dev.azure.com/contoso';
 const PREFIX = 'vm-test-agents';
 const VERSION = '4.275.0';
@@ -271,9 +283,9 @@ function filesUnder(dir: string): string[] {
   });
 }
 
-/** No form of the PAT in the output, in any command line, in any file of the VM's scratch root. */
-function expectNoPatLeft(box: Sandbox, output: string) {
-  for (const form of PAT_FORMS) {
+/** No form of the token in the output, in any command line, in any file of the VM's scratch root. */
+function expectNoPatLeft(box: Sandbox, output: string, token = PAT) {
+  for (const form of tokenForms(token)) {
     expect(output, 'output').not.toContain(form);
     expect(readFileSync(box.log, 'utf8'), 'command lines').not.toContain(form);
     for (const file of [...filesUnder(box.root), ...filesUnder(box.tmp)]) expect(readFileSync(file, 'latin1'), file).not.toContain(form);
@@ -491,6 +503,35 @@ describe('agent bootstrap and register scripts', () => {
     expectNoPatLeft(box, first.output + reg.output);
   });
 
+  it('the register script does not care which token it gets: a PAT and a Microsoft Entra access token (JWT) both register, never on a command line', () => {
+    expect(ENTRA_TOKEN).toMatch(/^eyJ[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/);
+    expect(ENTRA_TOKEN.length).toBeGreaterThan(1500);
+    for (const token of [PAT, ENTRA_TOKEN]) {
+      const kind = token === PAT ? 'PAT' : 'Entra token';
+      const box = sandbox();
+      expect(bootstrap(box, withoutPat.bootstrap).status).toBe(0);
+      resetLog(box);
+      const reg = register(box, { AZP_TOKEN: token });
+      expect(reg.status, `${kind}: ${reg.output}`).toBe(0);
+      expectAgents(box, 3);
+      // config.sh got the token, unchanged, in VSTS_AGENT_INPUT_TOKEN (as the agents' user) ...
+      const configs = configCalls(box);
+      expect(configs.map(([, user, verb, seen]) => [user, verb, seen === token]), kind).toEqual([1, 2, 3].map(() => ['azagent', '--unattended', true]));
+      expect(secretEnv(box), kind).toEqual(['runuser VSTS_AGENT_INPUT_TOKEN', 'runuser VSTS_AGENT_INPUT_TOKEN', 'runuser VSTS_AGENT_INPUT_TOKEN']);
+      // ... with the same arguments for both kinds, and the token nowhere in its argv
+      const configArgs = calls(box).filter((c) => c[0] === 'config.sh').map((c) => c.slice(1));
+      expect(configArgs, kind).toHaveLength(3);
+      for (const args of configArgs) {
+        expect(args[args.indexOf('--auth') + 1]).toBe('pat');
+        expect(args).not.toContain('--token');
+        for (const form of tokenForms(token)) expect(args.some((a) => a.includes(form)), `${kind} in argv of config.sh`).toBe(false);
+      }
+      // the version lookup sends what the agent sends: Basic with the token as the password
+      expect(readFileSync(join(box.state, 'header-seen'), 'utf8')).toBe(`Authorization: Basic ${Buffer.from(`:${token}`).toString('base64')}\n`);
+      expectNoPatLeft(box, reg.output, token);
+    }
+  });
+
   it('the register script is idempotent: a second run changes nothing; N 3 -> 2 removes agent 3', () => {
     const box = sandbox();
     expect(bootstrap(box, withoutPat.bootstrap).status).toBe(0);
@@ -666,7 +707,7 @@ describe('agent bootstrap and register scripts', () => {
     const rejected = register(box, { AZP_TOKEN: PAT, STUB_BAD_PAT: '1' });
     expect(rejected.status).toBe(1);
     expect(rejected.stdout).toMatch(/warning: could not look up the newest agent version/);
-    expect(rejected.stderr).toMatch(new RegExp(`agent ${PREFIX}-1: config.sh failed .*Is the PAT valid, with the Agent Pools \\(Read & manage\\) scope, and does the pool 'pool001' exist\\?`));
+    expect(rejected.stderr).toMatch(new RegExp(`agent ${PREFIX}-1: config.sh failed .*Is the token valid and unexpired \\(a Microsoft Entra access token, or a PAT with the Agent Pools \\(Read & manage\\) scope\\), may its identity administer the pool, and does the pool 'pool001' exist\\?`));
     expect(rejected.stderr).toMatch(new RegExp(`ERROR: failed for 3 agent\\(s\\): ${PREFIX}-1 ${PREFIX}-2 ${PREFIX}-3`));
     expect(commandsOf(box, 'systemctl').filter((c) => c.startsWith('start'))).toEqual([]);
     expectNoPatLeft(box, rejected.output);

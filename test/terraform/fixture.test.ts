@@ -123,6 +123,10 @@ describe('the fixture under real terraform, offline', () => {
     expect(value('agent_vm_id')).toBe('/subscriptions/11111111-2222-3333-4444-555555555555/resourceGroups/rg-demo42-devops/providers/Microsoft.Compute/virtualMachines/vm-demo42-agents');
     expect(value('agent_register_script')).toBe('/opt/azagent/register-agents.sh');
     expect(value('agent_name_prefix')).toBe('vm-demo42-agents');
+    // the agent VM is the default host: no managed pool (empty outputs, not null ones)
+    expect(value('agents_host')).toBe('vm');
+    expect(value('managed_pool_name')).toBe('');
+    expect(value('managed_pool_id')).toBe('');
     // A service principal was given: no managed identity, its object id is the role's principal.
     expect(value('pipeline_identity_id')).toBe('');
     expect(value('pipeline_identity_client_id')).toBe('');
@@ -153,6 +157,51 @@ describe('the fixture under real terraform, offline', () => {
     expect(outputs.pipeline_identity_client_id!.value).toMatch(guid);
     expect(outputs.pipeline_principal_id!.value).toMatch(guid);
     expect(outputs.pipeline_principal_id!.value).not.toBe(outputs.pipeline_identity_client_id!.value);
+  });
+
+  it('agents_host = "managed-pool": the pool\'s name and id, the agent VM\'s outputs empty; back to "vm" and the VM is there again', () => {
+    const pool = { ...INPUTS, agents_host: 'managed-pool', devops_project: 'ml project', devops_infrastructure_principal_id: 'aaaaaaaa-bbbb-4ccc-8ddd-eeeeeeeeeeee', num_agents: 2 };
+    const dir = workdir(pool);
+    const apply = terraform(['apply', '-auto-approve', '-input=false', '-no-color'], dir, cliEnv);
+    expect(apply.status, apply.stderr).toBe(0);
+    expect(apply.stdout).toMatch(/Apply complete! Resources: 8 added/); // no agent VM, no bootstrap; the pool
+    const outputs = JSON.parse(terraform(['output', '-json'], dir).stdout) as Record<string, { value: unknown }>;
+    expect(Object.keys(outputs).sort()).toEqual([...blocksOf(real, 'output').keys()].sort());
+    const value = (name: string) => outputs[name]!.value;
+    expect(value('agents_host')).toBe('managed-pool');
+    expect(value('managed_pool_name')).toBe('mdp-demo42');
+    expect(value('managed_pool_id')).toBe('/subscriptions/11111111-2222-3333-4444-555555555555/resourceGroups/rg-demo42-devops/providers/Microsoft.DevOpsInfrastructure/pools/mdp-demo42');
+    expect(value('devops_pool')).toBe('mdp-demo42'); // the pool the service creates in Azure DevOps
+    expect(value('num_agents')).toBe(2); // the pool's maximum concurrency
+    for (const name of ['agent_vm_name', 'agent_vm_id', 'agent_register_script', 'agent_name_prefix', 'agent_vm_private_ip', 'agent_vm_public_ip']) expect(value(name), name).toBe('');
+    expect(value('agent_names')).toEqual([]);
+    expect(value('workspace_name')).toBe('aml-demo42');
+    expect(terraform(['plan', '-input=false', '-no-color', '-detailed-exitcode'], dir, cliEnv).status).toBe(0);
+
+    writeFileSync(join(dir, 'azure-mlops.auto.tfvars.json'), JSON.stringify(INPUTS));
+    const back = terraform(['apply', '-auto-approve', '-input=false', '-no-color'], dir, cliEnv);
+    expect(back.status, back.stderr).toBe(0);
+    expect(back.stdout).toMatch(/Resources: 2 added, 0 changed, 1 destroyed/);
+    const vm = JSON.parse(terraform(['output', '-json'], dir).stdout) as Record<string, { value: unknown }>;
+    expect([vm.agents_host!.value, vm.managed_pool_name!.value, vm.agent_vm_name!.value, vm.devops_pool!.value]).toEqual(['vm', '', 'vm-demo42-agents', 'pool001']);
+  });
+
+  it('agents_host: only "vm" or "managed-pool"; a managed pool needs devops_project and devops_infrastructure_principal_id', () => {
+    const bad = terraform(['plan', '-input=false', '-no-color'], workdir({ ...INPUTS, agents_host: 'aci' }), cliEnv);
+    expect(bad.status).toBe(1);
+    expect(bad.stderr.replace(/\s+/g, ' ')).toContain('The agents_host must be "vm" (a self-hosted agent VM) or "managed-pool" (a Managed DevOps Pool).');
+    const missing = terraform(['plan', '-input=false', '-no-color'], workdir({ ...INPUTS, agents_host: 'managed-pool' }), cliEnv);
+    expect(missing.status).toBe(1);
+    const stderr = missing.stderr.replace(/\s+/g, ' ');
+    expect(stderr).toContain('agents_host = "managed-pool" needs devops_project');
+    expect(stderr).toContain('agents_host = "managed-pool" needs devops_infrastructure_principal_id');
+    expect(stderr).toContain("az ad sp list --display-name DevOpsInfrastructure");
+    const badImage = terraform(['plan', '-input=false', '-no-color'], workdir({ ...INPUTS, agents_host: 'managed-pool', managed_pool_image: 'windows-2022' }), cliEnv);
+    expect(badImage.status).toBe(1);
+    expect(badImage.stderr.replace(/\s+/g, ' ')).toContain('The managed_pool_image must be an Ubuntu Azure Pipelines image alias');
+    const badProject = terraform(['plan', '-input=false', '-no-color'], workdir({ ...INPUTS, devops_project: 'a/b' }), cliEnv);
+    expect(badProject.status).toBe(1);
+    expect(badProject.stderr.replace(/\s+/g, ' ')).toContain('The devops_project must be an Azure DevOps project name');
   });
 
   it('devops_pat set (standalone): it reaches terraform, yet no file of the working directory holds it after apply', () => {

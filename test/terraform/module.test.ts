@@ -119,7 +119,7 @@ describe('secrets', () => {
     for (const [name, body] of rootOutputs()) {
       expect(body.sensitive ?? false, `output ${name}`).toBe(false);
       const expressions = interpolationsIn(String(body.value)).join(' ');
-      expect(expressions, `output ${name}`).not.toMatch(/var\.devops_pat|module\.agent_bootstrap\.(script|protected_settings)/);
+      expect(expressions, `output ${name}`).not.toMatch(/var\.devops_pat|module\.agent_bootstrap(\[0\])?\.(script|protected_settings)/);
     }
   });
 
@@ -127,7 +127,7 @@ describe('secrets', () => {
     const ext = one('azurerm_virtual_machine_extension', 'agents_bootstrap');
     expect(ext.publisher).toBe('Microsoft.Azure.Extensions');
     expect(ext.type).toBe('CustomScript');
-    expect(ext.protected_settings).toBe('${module.agent_bootstrap.protected_settings}');
+    expect(ext.protected_settings).toBe('${module.agent_bootstrap[0].protected_settings}');
     expect(ext.settings).toBeUndefined();
     const vm = one('azurerm_linux_virtual_machine', 'agents');
     expect(vm.custom_data).toBeUndefined();
@@ -162,6 +162,7 @@ const CLI_OUTPUTS = [
   'aks_name', 'aks_id', 'aks_compute_name', 'training_compute_name', 'ilb_subnet_name', 'ilb_subnet_id', 'agent_vm_name', 'agent_vm_private_ip',
   'num_agents', 'devops_pool', 'key_vault_name', 'storage_account_name', 'container_registry_name', 'application_insights_name',
   'agent_vm_id', 'agent_register_script', 'agent_name_prefix', 'pipeline_identity_id', 'pipeline_identity_client_id', 'pipeline_principal_id',
+  'agents_host', 'managed_pool_name', 'managed_pool_id',
 ];
 
 describe('interface', () => {
@@ -176,9 +177,14 @@ describe('interface', () => {
     const config = root.flatMap(({ json }) => Object.entries((json.provider as Record<string, JsonObject[]> | undefined) ?? {}));
     for (const [name, bodies] of config) expect(bodies[0]!.subscription_id, `provider ${name}`).toBe('${var.subscription_id}');
     const azurerm = config.find(([name]) => name === 'azurerm')![1][0]!;
-    expect(azurerm.resource_providers_to_register).toEqual(
-      expect.arrayContaining(['Microsoft.MachineLearningServices', 'Microsoft.ContainerService', 'Microsoft.KubernetesConfiguration', 'Microsoft.Network', 'Microsoft.Compute', 'Microsoft.Storage', 'Microsoft.KeyVault', 'Microsoft.ContainerRegistry', 'Microsoft.OperationalInsights', 'Microsoft.Insights', 'Microsoft.ManagedIdentity']),
-    );
+    expect(azurerm.resource_provider_registrations).toBe('none');
+    expect(azurerm.resource_providers_to_register).toBe('${local.resource_providers}');
+    // the list, with the Managed DevOps Pool's two providers only when the pool is asked for
+    const registered = String(blocksOf(root, 'locals').get('resource_providers')!.value).replace(/\s+/g, ' ');
+    for (const rp of ['Microsoft.MachineLearningServices', 'Microsoft.ContainerService', 'Microsoft.KubernetesConfiguration', 'Microsoft.Network', 'Microsoft.Compute', 'Microsoft.Storage', 'Microsoft.KeyVault', 'Microsoft.ContainerRegistry', 'Microsoft.OperationalInsights', 'Microsoft.Insights', 'Microsoft.ManagedIdentity']) {
+      expect(registered).toContain(`"${rp}"`);
+    }
+    expect(registered).toMatch(/^\$\{concat\(\[.*\], local\.managed_pool \? \["Microsoft\.DevCenter", "Microsoft\.DevOpsInfrastructure"\] : \[\]\)\}$/);
   });
 
   it('every variable has a description and a type; only the five user inputs lack a default', () => {
@@ -210,9 +216,9 @@ describe('interface', () => {
 
   it('outputs what the CLI needs to run the register script: the VM id, the script path, the agent name prefix', () => {
     const outputs = rootOutputs();
-    expect(outputs.get('agent_vm_id')!.value).toBe('${azurerm_linux_virtual_machine.agents.id}');
-    expect(outputs.get('agent_register_script')!.value).toBe('${module.agent_bootstrap.register_script_path}');
-    expect(outputs.get('agent_name_prefix')!.value).toBe('${local.names.agent_vm}');
+    expect(outputs.get('agent_vm_id')!.value).toBe('${local.agents_on_vm ? azurerm_linux_virtual_machine.agents[0].id : ""}');
+    expect(outputs.get('agent_register_script')!.value).toBe('${local.agents_on_vm ? module.agent_bootstrap[0].register_script_path : ""}');
+    expect(outputs.get('agent_name_prefix')!.value).toBe('${local.agents_on_vm ? local.names.agent_vm : ""}');
     expect(blocksOf(root, 'module').get('agent_bootstrap')?.agent_name_prefix).toBe('${local.names.agent_vm}');
     const submodule = blocksOf(modules.get(join(MODULE_DIR, 'modules', 'agent-bootstrap'))!, 'locals');
     expect(submodule.get('register_script_path')!.value).toBe('/opt/azagent/register-agents.sh');
@@ -343,6 +349,12 @@ describe('names', () => {
     nat_gateway: /^[a-zA-Z0-9][\w.-]{0,78}\w$/,
     nat_public_ip: /^[a-zA-Z0-9][\w.-]{0,78}\w$/,
     dcr: /^[a-zA-Z0-9][\w.-]{0,62}$/,
+    // Microsoft.DevOpsInfrastructure/pools: "^[a-zA-Z0-9][a-zA-Z0-9-.]*$" (REST spec 2025-01-21, poolName),
+    // 3 to 44 characters (Managed DevOps Pools quickstart, poolName), unique in Azure
+    managed_pool: /^[a-zA-Z0-9][a-zA-Z0-9-.]{2,43}$/,
+    // Microsoft.DevCenter 2025-02-01 REST spec: DevCenterNameParameter, ProjectNameParameter
+    dev_center: /^[a-zA-Z0-9][a-zA-Z0-9-]{2,25}$/,
+    dev_center_project: /^[a-zA-Z0-9][a-zA-Z0-9-_.]{2,62}$/,
   };
 
   it.each(['ab', '12', 'abcdefghij0123456789'])('every derived name is valid for prefix %s', (prefix) => {
@@ -484,10 +496,121 @@ describe('identities and access', () => {
     expect(vm.disable_password_authentication).toBe(true);
     expect(vm.admin_password).toBeUndefined();
     expect(vm.admin_ssh_key).toHaveLength(1);
-    expect(one('azurerm_public_ip', 'agents').count).toBe('${var.agent_public_ip_enabled ? 1 : 0}');
+    expect(one('azurerm_public_ip', 'agents').count).toBe('${local.agents_on_vm && var.agent_public_ip_enabled ? 1 : 0}');
     const nic = one('azurerm_network_interface', 'agents');
-    expect((nic.ip_configuration as JsonObject[])[0]!.subnet_id).toBe('${azurerm_subnet.agents.id}');
+    expect((nic.ip_configuration as JsonObject[])[0]!.subnet_id).toBe('${azurerm_subnet.agents[0].id}');
     expect(rootVariables().get('agent_public_ip_enabled')!.default).toBe(false);
+  });
+});
+
+// agents_host: the agent VM (default) or a Managed DevOps Pool. Sources: terraform/managed_devops_pool.tf.
+describe('agents host: the agent VM or a Managed DevOps Pool', () => {
+  const VM_RESOURCES = [
+    ['azurerm_subnet', 'agents'],
+    ['azurerm_subnet_nat_gateway_association', 'agents'],
+    ['azurerm_network_security_group', 'agents'],
+    ['azurerm_network_interface', 'agents'],
+    ['azurerm_network_interface_security_group_association', 'agents'],
+    ['azurerm_linux_virtual_machine', 'agents'],
+    ['azurerm_virtual_machine_extension', 'agents_bootstrap'],
+  ] as const;
+  const moved = () => root.flatMap(({ json }) => (json.moved as JsonObject[] | undefined) ?? []).map((m) => [m.from, m.to]);
+
+  it('agents_host is "vm" by default and only "vm" or "managed-pool"; the pool\'s inputs default to null or to documented values', () => {
+    const vars = rootVariables();
+    const host = vars.get('agents_host')!;
+    expect(host.default).toBe('vm');
+    expect((host.validation as JsonObject[])[0]!.condition).toBe('${contains(["vm", "managed-pool"], var.agents_host)}');
+    expect(vars.get('devops_project')!.default).toBeNull();
+    expect(vars.get('devops_infrastructure_principal_id')!.default).toBeNull();
+    expect(vars.get('managed_pool_vm_size')!.default).toBe('Standard_D2ads_v5');
+    expect(vars.get('managed_pool_image')!.default).toBe('ubuntu-24.04/latest');
+    expect(vars.get('managed_pool_subnet_address_prefix')!.default).toBe('10.10.9.0/24');
+    const locals = blocksOf(root, 'locals');
+    expect(locals.get('agents_on_vm')!.value).toBe('${var.agents_host == "vm"}');
+    expect(locals.get('managed_pool')!.value).toBe('${var.agents_host == "managed-pool"}');
+  });
+
+  it('every resource of the agent VM exists only with agents_host = "vm", and moves in place from the count-less address of earlier versions', () => {
+    for (const [type, name] of VM_RESOURCES) {
+      expect(one(type, name).count, `${type}.${name}`).toBe('${local.agents_on_vm ? 1 : 0}');
+      expect(moved(), `moved block for ${type}.${name}`).toContainEqual([`\${${type}.${name}}`, `\${${type}.${name}[0]}`]);
+    }
+    expect(one('azurerm_public_ip', 'agents').count).toMatch(/^\$\{local\.agents_on_vm && /);
+    expect(one('azurerm_network_security_rule', 'agents_ssh').count).toMatch(/^\$\{local\.agents_on_vm && /);
+    expect(blocksOf(root, 'module').get('agent_bootstrap')!.count).toBe('${local.agents_on_vm ? 1 : 0}');
+    expect(moved()).toContainEqual(['${module.agent_bootstrap}', '${module.agent_bootstrap[0]}']);
+    // every moved block points from an address to its [0], of a resource that has count
+    for (const [from, to] of moved()) expect(to).toBe(String(from).replace(/\}$/, '[0]}'));
+    expect(moved()).toHaveLength(VM_RESOURCES.length + 1);
+  });
+
+  it('every resource of the managed pool exists only with agents_host = "managed-pool"', () => {
+    const pool = rootResources().filter((r) => r.file.endsWith('managed_devops_pool.tf'));
+    expect(pool.map((r) => `${r.type}.${r.name}`).sort()).toEqual([
+      'azapi_resource.dev_center', 'azapi_resource.dev_center_project', 'azapi_resource.managed_pool',
+      'azurerm_role_assignment.devops_infrastructure_vnet', 'azurerm_subnet.managed_pool', 'azurerm_subnet_nat_gateway_association.managed_pool',
+    ]);
+    for (const r of pool) {
+      if (r.body.for_each !== undefined) expect(String(r.body.for_each), `${r.type}.${r.name}`).toMatch(/^\$\{local\.managed_pool \? .* : toset\(\[\]\)\}$/);
+      else expect(r.body.count, `${r.type}.${r.name}`).toBe('${local.managed_pool ? 1 : 0}');
+    }
+    // the NAT gateway serves whichever agents' subnet there is
+    expect(one('azurerm_nat_gateway', 'agents').count).toBeUndefined();
+    expect(one('azurerm_subnet_nat_gateway_association', 'managed_pool')).toMatchObject({ subnet_id: '${azurerm_subnet.managed_pool[0].id}', nat_gateway_id: '${azurerm_nat_gateway.agents.id}' });
+  });
+
+  // configure-networking: "The subnet needs to be delegated to the Microsoft.DevOpsInfrastructure/pools";
+  // one pool per subnet; the pool and the VNET in the same region.
+  it('the managed pool\'s subnet is a new subnet of the deployment\'s VNET, delegated to Microsoft.DevOpsInfrastructure/pools, with explicit outbound', () => {
+    const subnet = one('azurerm_subnet', 'managed_pool');
+    expect(subnet).toMatchObject({
+      name: '${local.subnet_names.managed_pool}',
+      virtual_network_name: '${azurerm_virtual_network.main.name}',
+      resource_group_name: '${azurerm_resource_group.ml.name}',
+      address_prefixes: ['${var.managed_pool_subnet_address_prefix}'],
+      default_outbound_access_enabled: false,
+    });
+    expect(subnet.delegation).toEqual([{ name: 'Microsoft.DevOpsInfrastructure.pools', service_delegation: [{ name: 'Microsoft.DevOpsInfrastructure/pools' }] }]);
+    expect(blocksOf(root, 'locals').get('subnet_names')!.value).toMatchObject({ managed_pool: 'snet-mdp', agents: 'snet-agents' });
+    const pool = one('azapi_resource', 'managed_pool');
+    expect(pool.location).toBe('${azurerm_resource_group.devops.location}');
+    expect(one('azurerm_resource_group', 'devops').location).toBe(one('azurerm_resource_group', 'ml').location);
+  });
+
+  // configure-networking: "Ensure the DevOpsInfrastructure principal has the following access on the
+  // virtual network: Reader and Network Contributor".
+  it('the DevOpsInfrastructure service principal gets Reader and Network Contributor on the VNET, before the pool is created', () => {
+    const roles = one('azurerm_role_assignment', 'devops_infrastructure_vnet');
+    expect(roles.for_each).toBe('${local.managed_pool ? toset(["Reader", "Network Contributor"]) : toset([])}');
+    expect(roles).toMatchObject({
+      scope: '${azurerm_virtual_network.main.id}',
+      role_definition_name: '${each.key}',
+      principal_id: '${var.devops_infrastructure_principal_id}',
+      principal_type: 'ServicePrincipal',
+    });
+    const pool = one('azapi_resource', 'managed_pool');
+    expect(pool.depends_on).toEqual(expect.arrayContaining(['${azurerm_role_assignment.devops_infrastructure_vnet}', '${azurerm_subnet_nat_gateway_association.managed_pool}']));
+  });
+
+  it('the managed pool needs devops_project and devops_infrastructure_principal_id, and says how to find the latter', () => {
+    const conditions = (r: JsonObject) => ((r.lifecycle as JsonObject[])[0]!.precondition as JsonObject[]).map((p) => [p.condition, p.error_message]);
+    expect(conditions(one('azapi_resource', 'managed_pool'))).toEqual([['${var.devops_project != null}', expect.stringContaining('needs devops_project')]]);
+    expect(conditions(one('azurerm_role_assignment', 'devops_infrastructure_vnet'))).toEqual([
+      ['${var.devops_infrastructure_principal_id != null}', expect.stringContaining("az ad sp list --display-name DevOpsInfrastructure --query \"[?displayName=='DevOpsInfrastructure'].id\" -o tsv")],
+    ]);
+  });
+
+  it('outputs: the host, the pool\'s name and id, and the VM\'s outputs empty (never null) on the other path', () => {
+    const outputs = rootOutputs();
+    expect(outputs.get('agents_host')!.value).toBe('${var.agents_host}');
+    expect(outputs.get('managed_pool_name')!.value).toBe('${local.managed_pool ? azapi_resource.managed_pool[0].name : ""}');
+    expect(outputs.get('managed_pool_id')!.value).toBe('${local.managed_pool ? azapi_resource.managed_pool[0].id : ""}');
+    expect(outputs.get('devops_pool')!.value).toBe('${local.managed_pool ? azapi_resource.managed_pool[0].name : var.devops_pool}');
+    expect(outputs.get('agent_names')!.value).toBe('${local.agents_on_vm ? module.agent_bootstrap[0].agent_names : []}');
+    for (const name of ['agent_vm_name', 'agent_vm_id', 'agent_register_script', 'agent_name_prefix', 'agent_vm_private_ip', 'agent_vm_public_ip']) {
+      expect(String(outputs.get(name)!.value), name).toMatch(/^\$\{local\.agents_on_vm( && var\.agent_public_ip_enabled)? \? .+ : ""\}$/);
+    }
   });
 });
 

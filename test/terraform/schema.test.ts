@@ -204,3 +204,170 @@ describe('terraform/ azapi resources', () => {
     expect(compute!.body.identity).toEqual([{ type: 'SystemAssigned' }]);
   });
 });
+
+// ---------------------------------------------------------------------------------------------------
+// The Managed DevOps Pool's body against Microsoft.DevOpsInfrastructure/pools@2025-01-21, which no
+// provider schema here covers (azapi sends the body as it is). The property names, which are required,
+// the discriminated kinds and the enums below are those of the API's REST specification,
+// Azure/azure-rest-api-specs specification/devopsinfrastructure/resource-manager/
+// Microsoft.DevOpsInfrastructure/DevOpsInfrastructure/stable/2025-01-21/devopsinfrastructure.json
+// (definitions PoolProperties, OrganizationProfile, AzureDevOpsOrganizationProfile, Organization,
+// AzureDevOpsPermissionProfile, GitHubOrganizationProfile, AgentProfile, StatelessAgentProfile, Stateful,
+// ResourcePredictionsProfile, ManualResourcePredictionsProfile, AutomaticResourcePredictionsProfile,
+// FabricProfile, VmssFabricProfile, DevOpsAzureSku, PoolImage, OsProfile, StorageProfile,
+// NetworkProfile), which learn.microsoft.com/azure/templates/microsoft.devopsinfrastructure/2025-01-21/pools
+// renders. Read-only properties (provisioningState) are left out: a body never sets them.
+
+type PropShape = 'scalar' | 'any' | { enum: string[] } | { array: PropShape } | ObjectShape;
+interface ObjectShape {
+  required: string[];
+  properties: Record<string, PropShape>;
+  /** A discriminated type: `kind` names one of these, whose properties add to the common ones. */
+  kinds?: Record<string, { required: string[]; properties: Record<string, PropShape> }>;
+}
+
+const obj = (properties: Record<string, PropShape>, required: string[] = [], kinds?: ObjectShape['kinds']): ObjectShape => ({ properties, required, kinds });
+const POOL_2025_01_21: ObjectShape = obj(
+  {
+    properties: obj(
+      {
+        maximumConcurrency: 'scalar', // int32, 1 to 10000
+        devCenterProjectResourceId: 'scalar',
+        organizationProfile: obj({}, [], {
+          AzureDevOps: {
+            required: ['organizations'],
+            properties: {
+              organizations: { array: obj({ url: 'scalar', projects: { array: 'scalar' }, parallelism: 'scalar', openAccess: 'scalar' }, ['url']) },
+              permissionProfile: obj({ kind: { enum: ['Inherit', 'CreatorOnly', 'SpecificAccounts'] }, users: { array: 'scalar' }, groups: { array: 'scalar' } }, ['kind']),
+            },
+          },
+          GitHub: { required: ['organizations'], properties: { organizations: { array: obj({ url: 'scalar', repositories: { array: 'scalar' } }, ['url']) } } },
+        }),
+        agentProfile: obj(
+          {
+            resourcePredictions: 'any', // "Defines pool buffer/stand-by agents" (free-form: timeZone, daysData)
+            resourcePredictionsProfile: obj({}, [], {
+              Manual: { required: [], properties: {} },
+              Automatic: { required: [], properties: { predictionPreference: { enum: ['Balanced', 'MostCostEffective', 'MoreCostEffective', 'MorePerformance', 'BestPerformance'] } } },
+            }),
+          },
+          [],
+          { Stateless: { required: [], properties: {} }, Stateful: { required: [], properties: { maxAgentLifetime: 'scalar', gracePeriodTimeSpan: 'scalar' } } },
+        ),
+        fabricProfile: obj({}, [], {
+          Vmss: {
+            required: ['sku', 'images'],
+            properties: {
+              sku: obj({ name: 'scalar' }, ['name']),
+              images: { array: obj({ resourceId: 'scalar', wellKnownImageName: 'scalar', aliases: { array: 'scalar' }, buffer: 'scalar', ephemeralType: { enum: ['Automatic', 'CacheDisk', 'ResourceDisk'] } }) },
+              osProfile: obj({ secretsManagementSettings: 'any', logonType: { enum: ['Service', 'Interactive'] } }),
+              storageProfile: obj({ osDiskStorageAccountType: { enum: ['Standard', 'Premium', 'StandardSSD'] }, dataDisks: { array: 'any' } }),
+              networkProfile: obj({ subnetId: 'scalar' }, ['subnetId']),
+            },
+          },
+        }),
+      },
+      ['maximumConcurrency', 'organizationProfile', 'agentProfile', 'fabricProfile', 'devCenterProjectResourceId'],
+    ),
+  },
+  ['properties'],
+);
+
+const isExpression = (v: Json | undefined) => typeof v === 'string' && /^\$\{[\s\S]*\}$/.test(v);
+
+/** Problems of a body (as hcl2json renders it: expressions are "${...}" strings) against a shape. */
+export function checkShape(value: Json | undefined, shape: PropShape, where: string): string[] {
+  if (shape === 'any') return [];
+  if (shape === 'scalar') return isObject(value) || Array.isArray(value) ? [`${where}: a single value in the API, not ${Array.isArray(value) ? 'a list' : 'an object'}`] : [];
+  if ('enum' in shape) {
+    if (isExpression(value)) return [];
+    return typeof value === 'string' && shape.enum.includes(value) ? [] : [`${where}: ${JSON.stringify(value)} is not one of ${shape.enum.join(', ')}`];
+  }
+  if ('array' in shape) {
+    if (isExpression(value)) return [];
+    if (!Array.isArray(value)) return [`${where}: a list in the API`];
+    return value.flatMap((item, i) => checkShape(item, shape.array, `${where}[${i}]`));
+  }
+  if (!isObject(value)) return [`${where}: an object in the API`];
+  const properties = { ...shape.properties };
+  const required = [...shape.required];
+  const problems: string[] = [];
+  if (shape.kinds) {
+    const kind = value.kind;
+    const variant = typeof kind === 'string' ? shape.kinds[kind] : undefined;
+    if (!variant) return [`${where}: kind ${JSON.stringify(kind)} is not one of ${Object.keys(shape.kinds).join(', ')}`];
+    Object.assign(properties, variant.properties, { kind: 'scalar' });
+    required.push(...variant.required);
+  }
+  for (const [key, v] of Object.entries(value)) {
+    const p = properties[key];
+    if (p === undefined) problems.push(`${where}: "${key}" is not a property of this object in 2025-01-21`);
+    else problems.push(...checkShape(v, p, `${where}.${key}`));
+  }
+  for (const key of required) if (!(key in value)) problems.push(`${where}: required property "${key}" is missing`);
+  return problems;
+}
+
+describe('the Managed DevOps Pool body against Microsoft.DevOpsInfrastructure/pools 2025-01-21', () => {
+  const pool = async () => resourcesOf(await load()).find((r) => r.type === 'azapi_resource' && r.name === 'managed_pool')!;
+  const body = async () => (await pool()).body.body as JsonObject;
+  const props = async () => (await body()).properties as JsonObject;
+
+  it('catches an unknown property, a missing required one, an unknown kind and a value outside an enum', () => {
+    const good = { properties: { maximumConcurrency: 1, devCenterProjectResourceId: 'x', organizationProfile: { kind: 'AzureDevOps', organizations: [{ url: 'u' }] }, agentProfile: { kind: 'Stateless' }, fabricProfile: { kind: 'Vmss', sku: { name: 's' }, images: [{ wellKnownImageName: 'ubuntu-24.04' }] } } };
+    expect(checkShape(good, POOL_2025_01_21, 'body')).toEqual([]);
+    const bad = structuredClone(good) as unknown as { properties: Record<string, JsonObject & Record<string, Json>> };
+    bad.properties.fabricProfile = { kind: 'Vmss', sku: { name: 's' }, image: [] } as JsonObject;
+    bad.properties.agentProfile = { kind: 'Stateles' };
+    (bad.properties.organizationProfile as JsonObject).permissionProfile = { kind: 'Everyone' };
+    expect(checkShape(bad as unknown as Json, POOL_2025_01_21, 'body')).toEqual([
+      'body.properties.organizationProfile.permissionProfile.kind: "Everyone" is not one of Inherit, CreatorOnly, SpecificAccounts',
+      'body.properties.agentProfile: kind "Stateles" is not one of Stateless, Stateful',
+      'body.properties.fabricProfile: "image" is not a property of this object in 2025-01-21',
+      'body.properties.fabricProfile: required property "images" is missing',
+    ]);
+  });
+
+  it('uses the stable 2025-01-21 API, in the devops resource group, and only documented properties', async () => {
+    const r = await pool();
+    expect(r.body.type).toBe('Microsoft.DevOpsInfrastructure/pools@2025-01-21');
+    expect(r.body.parent_id).toBe('${azurerm_resource_group.devops.id}');
+    expect(r.body.name).toBe('${local.names.managed_pool}');
+    expect(checkShape(r.body.body, POOL_2025_01_21, 'azapi_resource.managed_pool.body')).toEqual([]);
+  });
+
+  it('organization profile: Azure DevOps, the organization URL and the project, all of maximumConcurrency as its parallelism', async () => {
+    const org = (await props()).organizationProfile as JsonObject;
+    expect(org.kind).toBe('AzureDevOps');
+    expect(org.organizations).toEqual([{ url: '${trimsuffix(var.devops_url, "/")}', projects: ['${var.devops_project}'], parallelism: '${var.num_agents}' }]);
+    expect(['Inherit', 'CreatorOnly']).toContain((org.permissionProfile as JsonObject).kind);
+  });
+
+  it('fabric profile: a scale set of the chosen SKU, one Azure Pipelines image, in the delegated subnet', async () => {
+    expect((await props()).fabricProfile).toEqual({
+      kind: 'Vmss',
+      sku: { name: '${var.managed_pool_vm_size}' },
+      images: [{ wellKnownImageName: '${var.managed_pool_image}' }],
+      networkProfile: { subnetId: '${azurerm_subnet.managed_pool[0].id}' },
+    });
+  });
+
+  // learn.microsoft.com/azure/devops/managed-devops-pools/configure-scaling: "Omit the
+  // ResourcePredictionsProfile section to disable standby agents" (standby agent mode Off, the default).
+  it('agent profile: stateless, with zero standby agents (no resourcePredictionsProfile, no resourcePredictions)', async () => {
+    expect((await props()).agentProfile).toEqual({ kind: 'Stateless' });
+  });
+
+  it('maximumConcurrency is num_agents; the pool belongs to the Dev Center project, which belongs to the Dev Center', async () => {
+    const p = await props();
+    expect(p.maximumConcurrency).toBe('${var.num_agents}');
+    expect(p.devCenterProjectResourceId).toBe('${azapi_resource.dev_center_project[0].id}');
+    const all = resourcesOf(await load());
+    const devCenter = all.find((r) => r.type === 'azapi_resource' && r.name === 'dev_center')!.body;
+    const project = all.find((r) => r.type === 'azapi_resource' && r.name === 'dev_center_project')!.body;
+    expect(devCenter.type).toBe('Microsoft.DevCenter/devcenters@2025-02-01');
+    expect(project.type).toBe('Microsoft.DevCenter/projects@2025-02-01');
+    expect((project.body as JsonObject).properties).toEqual({ devCenterId: '${azapi_resource.dev_center[0].id}' });
+    for (const r of [devCenter, project]) expect(r.parent_id).toBe('${azurerm_resource_group.devops.id}');
+  });
+});
