@@ -198,6 +198,39 @@ export type Run = z.infer<typeof runSchema>;
 export const buildSchema = z
   .object({ id: z.number(), status: z.union([z.string(), z.number()]).nullish(), result: z.union([z.string(), z.number()]).nullish(), tags: z.array(z.string()).nullish(), _links: z.object({ web: z.object({ href: z.string() }).partial() }).partial().passthrough().nullish() })
   .passthrough();
+/**
+ * A run's timeline (build/7.1/build.json, Timeline and TimelineRecord): stages, phases, jobs and
+ * tasks, each with the `issues` (errors and warnings, e.g. a failed Azure login) it raised.
+ */
+export const timelineSchema = z
+  .object({
+    records: z
+      .array(
+        z
+          .object({
+            type: z.string().nullish(),
+            name: z.string().nullish(),
+            state: z.unknown(),
+            result: z.unknown(),
+            order: z.number().nullish(),
+            issues: z.array(z.object({ type: z.union([z.string(), z.number()]).nullish(), message: z.string().nullish() }).passthrough()).nullish(),
+          })
+          .passthrough(),
+      )
+      .nullish(),
+  })
+  .passthrough();
+export interface TimelineRecord {
+  type: string;
+  name: string;
+  /** Lower-case: pending, inprogress, completed. */
+  state: string;
+  /** Lower-case once completed: succeeded, succeededwithissues, failed, canceled, skipped, abandoned; else ''. */
+  result: string;
+  order?: number;
+  /** Issue type as sent (a string or the library's IssueType number: 1 error, 2 warning) and message. */
+  issues: Array<{ type: string | number | undefined; message: string }>;
+}
 /** The newest run of a pipeline as `doctor` reads it. */
 export interface LastRun {
   id: number;
@@ -243,6 +276,9 @@ const BUILD_STATES: Record<number, string> = { 0: 'none', 1: 'inprogress', 2: 'c
 const BUILD_RESULTS: Record<number, string> = { 0: 'none', 2: 'succeeded', 4: 'partiallysucceeded', 8: 'failed', 32: 'canceled' };
 export const buildState = (v: unknown): string => enumName(v, BUILD_STATES);
 export const buildResult = (v: unknown): string => enumName(v, BUILD_RESULTS);
+// Timeline enums (TimelineRecordState, TaskResult in the library's BuildInterfaces), as lower-case names.
+const RECORD_STATES: Record<number, string> = { 0: 'pending', 1: 'inprogress', 2: 'completed' };
+const TASK_RESULTS: Record<number, string> = { 0: 'succeeded', 1: 'succeededwithissues', 2: 'failed', 3: 'canceled', 4: 'skipped', 5: 'abandoned' };
 
 export interface DevOpsAdapterOptions {
   orgUrl: string;
@@ -677,14 +713,16 @@ export class DevOpsAdapter {
     return parse(runSchema, r, 'run');
   }
 
-  async timeline(project: string, buildId: number): Promise<Array<{ type: string; name: string; state: unknown; result: unknown; order?: number }>> {
+  async timeline(project: string, buildId: number): Promise<TimelineRecord[]> {
     const t = await this.call('read the run timeline', (a) => a.getBuildApi().then((b) => b.getBuildTimeline(project, buildId)));
-    return ((t as { records?: Array<{ type?: string; name?: string; state?: unknown; result?: unknown; order?: number }> } | null)?.records ?? []).map((r) => ({
+    if (!t) return [];
+    return (parse(timelineSchema, t, 'run timeline').records ?? []).map((r) => ({
       type: r.type ?? '',
       name: r.name ?? '',
-      state: r.state,
-      result: r.result,
-      ...(r.order !== undefined ? { order: r.order } : {}),
+      state: enumName(r.state, RECORD_STATES),
+      result: enumName(r.result, TASK_RESULTS),
+      ...(typeof r.order === 'number' ? { order: r.order } : {}),
+      issues: (r.issues ?? []).map((i) => ({ type: i.type ?? undefined, message: i.message ?? '' })),
     }));
   }
 

@@ -17,7 +17,8 @@ export async function createTracked<T extends { id: string }>(state: StateStore,
   const prior = state.resource(t.kind, t.name);
   if (!prior) await state.recordResource({ ...t, id: '', createdByUs: true, meta: { ...t.meta, pending: 'true' } });
   const made = await create();
-  await state.recordResource({ ...t, id: made.id, createdByUs: true });
+  // `at` becomes the creation time (a pipeline run waits on it: see runAndFollow in steps/pipeline.ts).
+  await state.recordResource({ ...t, id: made.id, createdByUs: true, at: new Date().toISOString() });
   return made;
 }
 

@@ -17,6 +17,7 @@ export const resourceSchema = z.object({
   /** false: it existed before; destroy keeps it. */
   createdByUs: z.boolean(),
   step: z.string(),
+  /** When it was recorded; for an object a step created (createTracked), when its create call returned. */
   at: z.string(),
   /** Extra non-secret coordinates needed to find it again (project id, app id…). */
   meta: z.record(z.string(), z.string()).optional(),
@@ -129,10 +130,11 @@ export class StateStore {
   }
 
   /** Records an object a step found or created (one record per kind+name; `createdByUs` is sticky). */
-  async recordResource(r: Omit<ResourceRecord, 'at'>): Promise<void> {
+  async recordResource(r: Omit<ResourceRecord, 'at'> & { at?: string }): Promise<void> {
     const existing = this.state.resources.find((x) => x.kind === r.kind && x.name === r.name);
     if (existing) {
       if (r.id) existing.id = r.id;
+      if (r.at) existing.at = r.at;
       existing.createdByUs = existing.createdByUs || r.createdByUs;
       const meta = { ...existing.meta, ...r.meta };
       // A real id settles an intent recorded before the create call.
@@ -140,7 +142,7 @@ export class StateStore {
       if (Object.keys(meta).length) existing.meta = meta;
       else delete existing.meta;
     } else {
-      this.state.resources.push({ ...r, at: new Date().toISOString() });
+      this.state.resources.push({ ...r, at: r.at ?? new Date().toISOString() });
     }
     await this.save();
   }

@@ -1,9 +1,12 @@
+import { setTimeout as delay } from 'node:timers/promises';
 import { PIPELINE_YAML } from '../adapters/bundle.js';
-import { runResult, runState } from '../adapters/devops.js';
-import { StepError } from '../engine/errors.js';
+import { runResult, runState, type Run, type TimelineRecord } from '../adapters/devops.js';
+import { CancelledError, StepError } from '../engine/errors.js';
 import { createTracked, recordFound } from '../engine/ownership.js';
 import { defineStep, type CheckResult, type Context } from '../engine/types.js';
 import { PRE_EXISTING } from '../engine/teardown.js';
+import { formatDuration } from '../ui/prompts.js';
+import { credentialCreatedAt } from './service-connection.js';
 
 /**
  * README: "create a new Build pipeline and point to devops_pipelines/azdo-ci-build-train.yml".
@@ -122,46 +125,156 @@ export interface RunOutcome {
   url: string;
   state: string;
   result?: string;
+  /** The run queued first, when its Azure login failed while the credential propagated and it was queued once more. */
+  retriedRunId?: number;
+}
+
+/**
+ * A new federated credential is not accepted at once. Microsoft Entra, "Important considerations
+ * and restrictions for federated identity credentials", section "Time for federated credential
+ * changes to propagate" (learn.microsoft.com/entra/workload-id/workload-identity-federation-considerations;
+ * MicrosoftDocs/entra-docs docs/workload-id/workload-identity-federation-considerations.md): "A token
+ * request made several minutes after configuring the federated identity credential may fail ...
+ * AADSTS70021: No matching federated identity record found for presented assertion ... wait a short
+ * time after adding the federated identity credential before requesting a token ... We also recommend
+ * adding retry logic".
+ *
+ * `--run` does both. (a) Before queuing, it waits until the credential this deployment created (its
+ * ownership record's time) is the window old. It cannot wait "until the credential is usable"
+ * instead: only Azure DevOps holds the token the credential trusts (the run's OIDC token for the
+ * connection), so only a run can try the exchange. (b) It follows the run, and queues it once more,
+ * after the window again, when the run's timeline shows that error (the failing AzureCLI@2 task's
+ * login error is an issue of a timeline record; every record is searched). The page gives no figure: 2 minutes is this
+ * tool's reading of "a short time", the retry covering a slower replication. FIC_PROPAGATION_ENV
+ * changes the window (the tests shorten it; 0 waits neither before queuing nor before the retry).
+ */
+export const FIC_PROPAGATION_ENV = 'AZURE_MLOPS_FIC_PROPAGATION_MS';
+export const FIC_PROPAGATION_DEFAULT_MS = 120_000;
+/** The error Entra gives while the credential propagates (same page), as a run's timeline shows it. */
+export const FIC_NOT_PROPAGATED = /AADSTS70021|No matching federated identity record found/i;
+
+type RunCtx = Pick<Context, 'devops' | 'answers' | 'state' | 'log' | 'ui' | 'signal' | 'env'>;
+
+export function ficPropagationMs(env: NodeJS.ProcessEnv): number {
+  const raw = env[FIC_PROPAGATION_ENV];
+  const n = raw === undefined || raw.trim() === '' ? NaN : Number(raw);
+  return Number.isFinite(n) && n >= 0 ? n : FIC_PROPAGATION_DEFAULT_MS;
+}
+
+/** A duration for messages: "40s", "1m20s"; below a second (the tests' short windows), "0.4s". */
+function seconds(ms: number): string {
+  return ms >= 1000 ? formatDuration(Math.round(ms / 1000) * 1000) : `${(Math.max(ms, 0) / 1000).toFixed(1)}s`;
+}
+
+/** Waits `ms` (Ctrl-C ends the wait: CancelledError, nothing queued). */
+async function pause(ctx: RunCtx, title: string, ms: number): Promise<void> {
+  if (ms > 0) await ctx.ui.task(title, () => delay(ms, undefined, { signal: ctx.signal }).catch(() => undefined));
+  if (ctx.signal.aborted) throw new CancelledError('Interrupted before queuing the pipeline run; everything init set up is in place.', 'Run azure-mlops init --run to queue it.');
+}
+
+/** (a) Before queuing: wait until the credential this deployment created is `windowMs` old. */
+async function waitForNewCredential(ctx: RunCtx, windowMs: number): Promise<void> {
+  const created = credentialCreatedAt(ctx.state, ctx.state.stepData<{ endpointId: string }>('service-connection').endpointId);
+  if (created === undefined) return;
+  const age = Math.max(0, Date.now() - created);
+  const left = windowMs - age;
+  if (left <= 0) return;
+  ctx.log.info(`The pipeline's federated credential was created ${seconds(age)} ago; Microsoft Entra can take a few minutes to accept it: waiting ${seconds(left)} before queuing the run.`);
+  await pause(ctx, 'waiting for the federated credential to propagate', left);
+}
+
+/** The message of a timeline issue saying the run's Azure login met a credential Entra does not know yet. */
+export function federatedLoginFailure(records: TimelineRecord[]): string | undefined {
+  for (const r of records) for (const i of r.issues) if (FIC_NOT_PROPAGATED.test(i.message)) return i.message;
+  return undefined;
+}
+
+interface Followed {
+  run: Run;
+  url: string;
+  result: string;
+  records: TimelineRecord[];
+}
+
+async function queue(ctx: RunCtx, project: string, pipelineId: number): Promise<{ run: Run; url: string }> {
+  const run = await ctx.devops.runPipeline(project, pipelineId);
+  const url = run._links?.web?.href ?? `${ctx.devops.orgUrl}/${encodeURIComponent(project)}/_build/results?buildId=${run.id}`;
+  ctx.log.step(`Queued run ${run.name ?? run.id} of ${PIPELINE_NAME}: ${url}`);
+  return { run, url };
+}
+
+/** Follows a queued run stage by stage until it ends (or Ctrl-C), then reads its final timeline. */
+async function follow(ctx: RunCtx, project: string, pipelineId: number, queued: { run: Run; url: string }, pollMs: number): Promise<Followed> {
+  const { run, url } = queued;
+  const seen = new Map<string, string>();
+  const show = (records: TimelineRecord[]) => {
+    for (const r of records.filter((x) => x.type === 'Stage').sort((a, b) => (a.order ?? 0) - (b.order ?? 0))) {
+      const state = `${r.state}/${r.result}`;
+      if (seen.get(r.name) === state) continue;
+      seen.set(r.name, state);
+      if (r.state === 'inprogress') ctx.log.info(`    ▶ ${r.name}`);
+      else if (r.state === 'completed') ctx.log.info(`    ${r.result.startsWith('succeeded') ? ctx.log.c.green('✔') : r.result === 'skipped' ? ctx.log.c.dim('○') : ctx.log.c.red('✖')} ${r.name}: ${r.result}`);
+    }
+  };
+  const read = (fallback: TimelineRecord[]) => ctx.devops.timeline(project, run.id).catch((): TimelineRecord[] => fallback);
+  let current = run;
+  let records: TimelineRecord[] = [];
+  await ctx.ui.task(`pipeline run ${run.id}`, async (update) => {
+    for (;;) {
+      if (ctx.signal.aborted) break;
+      records = await read([]);
+      show(records);
+      current = await ctx.devops.getRun(project, pipelineId, run.id);
+      if (runState(current.state) === 'completed') break;
+      update(`pipeline run ${run.id}: ${[...seen.entries()].filter(([, s]) => s.startsWith('inprogress')).map(([n]) => n).join(', ') || 'queued'}`);
+      await new Promise((r) => setTimeout(r, pollMs));
+    }
+    // The timeline read before the run completed may predate its end (which stage failed, and why).
+    if (runState(current.state) === 'completed') show((records = await read(records)));
+  });
+  const result = runResult(current.result);
+  ctx.log.info(`Run ${run.id} ${runState(current.state)}: ${result || 'no result yet'} — ${url}`);
+  return { run: current, url, result, records };
 }
 
 /**
  * `--run`: queues a run of the pipeline and, unless `wait` is false, follows it stage by stage
  * until it ends. A run whose new model is not better succeeds, tagged MODEL_NOT_BETTER_TAG, with
- * Deploy and Smoke test skipped.
+ * Deploy and Smoke test skipped. Right after this deployment created the connection's federated
+ * credential, it first waits for the credential to propagate, and queues once more a run whose
+ * Azure login failed because it had not (see FIC_PROPAGATION_ENV); with `wait` false, only the first.
  */
-export async function runAndFollow(ctx: Pick<Context, 'devops' | 'answers' | 'state' | 'log' | 'ui' | 'signal'>, opts: { wait: boolean; pollMs?: number }): Promise<RunOutcome> {
+export async function runAndFollow(ctx: RunCtx, opts: { wait: boolean; pollMs?: number }): Promise<RunOutcome> {
   const project = ctx.answers.get('project');
   const p = await ctx.devops.findPipeline(project, PIPELINE_NAME);
   if (!p) throw new StepError(`pipeline ${PIPELINE_NAME} not found`, 'Run azure-mlops init first.', 'pipeline');
-  const run = await ctx.devops.runPipeline(project, p.id);
-  const url = run._links?.web?.href ?? `${ctx.devops.orgUrl}/${encodeURIComponent(project)}/_build/results?buildId=${run.id}`;
-  ctx.log.step(`Queued run ${run.name ?? run.id} of ${PIPELINE_NAME}: ${url}`);
-  if (!opts.wait) return { runId: run.id, url, state: runState(run.state) };
-  const seen = new Map<string, string>();
-  let current = run;
-  await ctx.ui.task(`pipeline run ${run.id}`, async (update) => {
-    for (;;) {
-      if (ctx.signal.aborted) break;
-      const records = await ctx.devops.timeline(project, run.id).catch(() => []);
-      for (const r of records.filter((x) => x.type === 'Stage').sort((a, b) => (a.order ?? 0) - (b.order ?? 0))) {
-        const state = `${String(r.state)}/${String(r.result ?? '')}`.toLowerCase();
-        if (seen.get(r.name) === state) continue;
-        seen.set(r.name, state);
-        const st = String(r.state).toLowerCase();
-        const res = String(r.result ?? '').toLowerCase();
-        if (st === 'inprogress' || st === '1') ctx.log.info(`    ▶ ${r.name}`);
-        else if (st === 'completed' || st === '2') ctx.log.info(`    ${res === 'succeeded' || res === '0' ? ctx.log.c.green('✔') : res === 'skipped' || res === '4' ? ctx.log.c.dim('○') : ctx.log.c.red('✖')} ${r.name}: ${res}`);
-      }
-      current = await ctx.devops.getRun(project, p.id, run.id);
-      if (runState(current.state) === 'completed') break;
-      update(`pipeline run ${run.id}: ${[...seen.entries()].filter(([, s]) => s.startsWith('inprogress')).map(([n]) => n).join(', ') || 'queued'}`);
-      await new Promise((r) => setTimeout(r, opts.pollMs ?? 5000));
+  const windowMs = ficPropagationMs(ctx.env);
+  await waitForNewCredential(ctx, windowMs);
+  const first = await queue(ctx, project, p.id);
+  if (!opts.wait) return { runId: first.run.id, url: first.url, state: runState(first.run.state) };
+  let done = await follow(ctx, project, p.id, first, opts.pollMs ?? 5000);
+  let retriedRunId: number | undefined;
+  const login = done.result === 'failed' && !ctx.signal.aborted ? federatedLoginFailure(done.records) : undefined;
+  if (login) {
+    ctx.log.warn(
+      `Run ${done.run.id} could not sign in to Azure with the service connection '${ctx.answers.get('serviceConnection')}': ${login} ` +
+        `Microsoft Entra answers this way while a new federated credential is still propagating${windowMs > 0 ? `: waiting ${seconds(windowMs)}, then` : ';'} queuing the run once more.`,
+    );
+    await pause(ctx, 'waiting for the federated credential to propagate', windowMs);
+    retriedRunId = done.run.id;
+    done = await follow(ctx, project, p.id, await queue(ctx, project, p.id), opts.pollMs ?? 5000);
+    const again = done.result === 'failed' ? federatedLoginFailure(done.records) : undefined;
+    if (again) {
+      throw new StepError(
+        `The pipeline run failed twice to sign in to Azure with the service connection '${ctx.answers.get('serviceConnection')}' (${again}): ${done.url}`,
+        `Check that the connection's workload identity issuer and subject (Project settings > Service connections > ${ctx.answers.get('serviceConnection')}) match a federated credential of the pipeline's identity (azure-mlops doctor compares them), wait a few minutes and re-run azure-mlops init --run.`,
+        'pipeline',
+      );
     }
-  });
-  const result = runResult(current.result);
-  ctx.log.info(`Run ${run.id} ${runState(current.state)}: ${result || 'no result yet'} — ${url}`);
+  }
+  const { run, url, result } = done;
   if (result === 'succeeded' && (await ctx.devops.runTags(project, run.id).catch((): string[] => [])).includes(MODEL_NOT_BETTER_TAG)) {
     ctx.log.info(`  (${NOT_BETTER_FINDING}: run tagged ${MODEL_NOT_BETTER_TAG})`);
   }
-  return { runId: run.id, url, state: runState(current.state), ...(result ? { result } : {}) };
+  return { runId: run.id, url, state: runState(run.state), ...(result ? { result } : {}), ...(retriedRunId !== undefined ? { retriedRunId } : {}) };
 }

@@ -3,6 +3,7 @@ import { formatCommand } from '../adapters/process.js';
 import type { Endpoint } from '../adapters/devops.js';
 import { StepError, UsageError } from '../engine/errors.js';
 import { createTracked, recordFound } from '../engine/ownership.js';
+import type { StateStore } from '../engine/state.js';
 import { defineStep, type CheckResult, type Context } from '../engine/types.js';
 import { deploymentValues } from './deployment-values.js';
 import { ensureClientSecret, pipelineIdentity, type PipelineIdentity } from './service-principal.js';
@@ -159,6 +160,19 @@ function ficHome(ctx: Ctx, identity: Partial<PipelineIdentity>): FicHome | undef
 
 /** Federated credential names: the connection's id makes them unique per connection (<= 120 characters). */
 const ficName = (endpointId: string) => `azure-mlops-${endpointId}`.slice(0, 120);
+
+/**
+ * When this deployment created the federated credential of the connection `endpointId` (the time
+ * its ownership record holds), or undefined when it did not create one (it was found, or the
+ * connection uses a secret). A pipeline run waits on it: see runAndFollow in pipeline.ts.
+ */
+export function credentialCreatedAt(state: StateStore, endpointId: string | undefined): number | undefined {
+  if (!endpointId) return undefined;
+  const r = state.resource('federated-credential', ficName(endpointId));
+  if (!r?.createdByUs) return undefined;
+  const t = Date.parse(r.at);
+  return Number.isFinite(t) ? t : undefined;
+}
 
 function wif(e: Endpoint): { issuer?: string; subject?: string } {
   const p = e.authorization?.parameters ?? {};

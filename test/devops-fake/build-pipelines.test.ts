@@ -1,9 +1,10 @@
 // build definitions, builds, timeline, pipelines, runs and pipelinePermissions, via the real
 // BuildApi / PipelinesApi and the connection's rest client (pipelinePermissions has no client).
 import { readdirSync, readFileSync } from 'node:fs';
-import { BuildResult, BuildStatus, TimelineRecordState, type BuildDefinition } from 'azure-devops-node-api/interfaces/BuildInterfaces.js';
+import { BuildResult, BuildStatus, IssueType, TaskResult, TimelineRecordState, type BuildDefinition } from 'azure-devops-node-api/interfaces/BuildInterfaces.js';
 import { ConfigurationType, RepositoryType, RunResult, RunState, type CreatePipelineParameters } from 'azure-devops-node-api/interfaces/PipelinesInterfaces.js';
 import { afterEach, describe, expect, it } from 'vitest';
+import type { Build } from '../fakes/devops/types.js';
 import { rejection, startFake, type Harness } from './helpers.js';
 
 let h: Harness | undefined;
@@ -202,6 +203,41 @@ describe('pipelines, runs and pipeline permissions', () => {
     expect(timeline.records?.find((r) => r.type === 'Job' && r.name === 'Train')?.workerName).toBe('vm-agent-1');
     expect((await pipelines.listRuns('mlops', pipeline.id ?? 0)).map((r) => r.id)).toEqual([run.id]);
     expect((await build.getBuilds('mlops', [pipeline.id ?? 0])).map((b) => b.id)).toEqual([run.id]);
+  });
+
+  it('onRunComplete decides how a run ends: the failed job fails with its issues, its stage fails, the stages before succeed', async () => {
+    const seen: Build[] = [];
+    h = await startFake({
+      enforceResourceAuthorization: false,
+      onRunComplete: (b) => {
+        seen.push(b);
+        return { result: 'failed', failedJob: { stage: 'Train', job: 'Train' }, issues: [{ type: 'error', message: 'AADSTS70021: No matching federated identity record found for presented assertion.' }] };
+      },
+    });
+    h.fake.addProject('mlops');
+    const repo = h.fake.addRepo('mlops', 'code', YAML);
+    h.fake.addPool('pool001', [{ name: 'vm-agent-1', status: 'online' }]);
+    h.fake.addVariableGroup('mlops', 'devopsforai-aml-vg', { WORKSPACE_SVC_CONNECTION: 'AzureMLWorkspace' });
+    const pipelines = await h.api.getPipelinesApi();
+    const pipeline = await pipelines.createPipeline(pipelineParams(repo.id), 'mlops');
+    const run = await pipelines.runPipeline({}, 'mlops', pipeline.id ?? 0);
+    expect(seen).toEqual([]);
+    for (let i = 0; i < 2; i++) await pipelines.getRun('mlops', pipeline.id ?? 0, run.id ?? 0);
+    // the hook sees the jobs with the service connections their steps use (macros resolved)
+    expect(seen).toHaveLength(1);
+    expect(seen[0]!.stages.map((s) => s.jobs.map((j) => [j.name, j.connections]))).toEqual([[['LintAndTest', []]], [['Train', [{ name: 'AzureMLWorkspace', task: 'AzureCLI@2' }]]]]);
+    expect((await pipelines.getRun('mlops', pipeline.id ?? 0, run.id ?? 0)).result).toBe(RunResult.Failed);
+    const timeline = await (await h.api.getBuildApi()).getBuildTimeline('mlops', run.id ?? 0);
+    const rec = (type: string, name: string) => timeline.records?.find((r) => r.type === type && r.name === name);
+    expect([rec('Stage', 'ModelCI')?.result, rec('Stage', 'Train and evaluate')?.result, rec('Job', 'LintAndTest')?.result, rec('Job', 'Train')?.result]).toEqual([
+      TaskResult.Succeeded,
+      TaskResult.Failed,
+      TaskResult.Succeeded,
+      TaskResult.Failed,
+    ]);
+    expect(rec('Job', 'Train')?.issues?.map((i) => [i.type, i.message])).toEqual([[IssueType.Error, 'AADSTS70021: No matching federated identity record found for presented assertion.']]);
+    expect(rec('Job', 'LintAndTest')?.issues).toEqual([]);
+    expect(seen).toHaveLength(1); // decided once, when the run completed
   });
 
   it('pipelinePermissions: PATCH needs an api-version, an existing pipeline and resource; allPipelines', async () => {

@@ -36,6 +36,9 @@ export function baseEnv(home: string, extra: Record<string, string | undefined> 
     // No test reaches the network: the Retail Prices API defaults to a local port nothing should
     // listen on (refused at once); startWorld points it at the fake prices server.
     AZURE_MLOPS_PRICES_URL: 'http://127.0.0.1:9/api/retail/prices',
+    // `--run` waits for a federated credential created moments ago to propagate (2 minutes by
+    // default): not in tests, unless a test sets a window (test/integration/fic-propagation.test.ts).
+    AZURE_MLOPS_FIC_PROPAGATION_MS: '0',
   };
   for (const [k, v] of Object.entries(extra)) {
     if (v === undefined) delete env[k];

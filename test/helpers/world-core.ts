@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { FakeArm, type FakeArmWorld } from '../fakes/arm/fake-arm.js';
 import { testCert } from '../fakes/arm/certs.js';
 import { FakeDevOps } from '../fakes/devops/server.js';
-import type { FakeDevOpsOptions } from '../fakes/devops/types.js';
+import type { Build, FakeDevOpsOptions, RunCompletion } from '../fakes/devops/types.js';
 import { FakeAz } from '../fakes/fake-az.js';
 import { FakePrices, type FakePricesOptions } from '../fakes/prices/server.js';
 import { FIXTURE_MODULE, TF_SHIM_BIN, terraformShimEnv } from '../fakes/fake-terraform.js';
@@ -20,6 +20,16 @@ export const PREFIX = 'mlops01';
 
 /** The pipeline's managed identity as the terraform fixture names it (its federated credentials live under it in the fake ARM). */
 export const pipelineIdentityId = (sub: string, prefix = PREFIX) => `/subscriptions/${sub}/resourceGroups/rg-${prefix}-ml/providers/Microsoft.ManagedIdentity/userAssignedIdentities/id-${prefix}-pipeline`;
+
+/**
+ * What Microsoft Entra answers a federated login with while the credential has not propagated yet.
+ * Source: Microsoft Entra, "Important considerations and restrictions for federated identity
+ * credentials", section "Time for federated credential changes to propagate"
+ * (learn.microsoft.com/entra/workload-id/workload-identity-federation-considerations): "A token request
+ * made several minutes after configuring the federated identity credential may fail ... with error
+ * message: `AADSTS70021: No matching federated identity record found for presented assertion.`"
+ */
+export const AADSTS70021 = 'AADSTS70021: No matching federated identity record found for presented assertion.';
 
 export interface World {
   home: string;
@@ -46,11 +56,49 @@ export interface World {
  * script on the VM (an ARM run command) brings the agents online in the fake pool when — and only
  * when — the run command carried the right PAT.
  */
-export async function startWorld(opts: { az?: Record<string, unknown>; arm?: Partial<FakeArmWorld>; devops?: FakeDevOpsOptions; prices?: FakePricesOptions; env?: Record<string, string>; /** The name `az cloud show` answers (its endpoints stay the fake ARM's). */ cloud?: string } = {}): Promise<World> {
+export async function startWorld(
+  opts: {
+    az?: Record<string, unknown>;
+    arm?: Partial<FakeArmWorld>;
+    devops?: FakeDevOpsOptions;
+    prices?: FakePricesOptions;
+    env?: Record<string, string>;
+    /** The name `az cloud show` answers (its endpoints stay the fake ARM's). */
+    cloud?: string;
+    /**
+     * How long Microsoft Entra takes to accept a new federated credential (of a managed identity, in
+     * the fake ARM): a run that starts sooner after the credential was written fails its first
+     * AzureCLI job with AADSTS70021. Default 0 (at once); Infinity: never.
+     */
+    propagationMs?: number;
+  } = {},
+): Promise<World> {
   const w = tempWorld('aml-world-');
   makeKey(join(w.home, '.ssh'), 'id_ed25519');
   const arm = await FakeArm.start(opts.arm);
-  const devops = await FakeDevOps.start({ pat: PAT, ...opts.devops });
+  const propagationMs = opts.propagationMs ?? 0;
+  // The run's first AzureCLI job signs in with its service connection first: when the connection is
+  // federated and the managed identity's credential for its issuer/subject was written less than
+  // propagationMs before the run started, Entra refuses the login and that job fails. (Credentials
+  // on an app registration live in the fake az's own state: not modelled.)
+  const federatedLogin = (build: Build): RunCompletion | undefined => {
+    if (!(propagationMs > 0)) return undefined;
+    const started = Date.parse(build.startTime ?? build.queueTime);
+    for (const stage of build.stages) {
+      for (const job of stage.jobs) {
+        const use = job.connections.find((c) => /^AzureCLI@/i.test(c.task));
+        if (!use) continue;
+        const endpoint = devops.world.endpointsOf(build.projectId).find((e) => e.name.toLowerCase() === use.name.toLowerCase() || e.id === use.name.toLowerCase());
+        const p = endpoint?.authorization.parameters ?? {};
+        if (endpoint?.authorization.scheme !== 'WorkloadIdentityFederation' || !p.workloadIdentityFederationIssuer || !p.workloadIdentityFederationSubject) return undefined;
+        const fic = arm.federatedCredentialFor(p.workloadIdentityFederationIssuer, p.workloadIdentityFederationSubject);
+        if (!fic || started - fic.writtenAt >= propagationMs) return undefined;
+        return { result: 'failed', failedJob: { stage: stage.name, job: job.name }, issues: [{ type: 'error', message: AADSTS70021 }] };
+      }
+    }
+    return undefined;
+  };
+  const devops = await FakeDevOps.start({ pat: PAT, onRunComplete: federatedLogin, ...opts.devops });
   const prices = await FakePrices.start(opts.prices);
   // What terraform's apply creates in Azure and later calls address directly.
   for (const sub of [SUB, SUB2]) {

@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { answerFields, answerKeys, flagName } from '../../src/config/fields.js';
 import { buildProgramForDocs } from '../helpers/program.js';
 import { steps } from '../../src/steps/index.js';
-import { MODEL_NOT_BETTER_TAG, NOT_BETTER_FINDING } from '../../src/steps/pipeline.js';
+import { FIC_PROPAGATION_DEFAULT_MS, FIC_PROPAGATION_ENV, MODEL_NOT_BETTER_TAG, NOT_BETTER_FINDING } from '../../src/steps/pipeline.js';
 
 const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8');
 /** Asserts without dumping the whole README on failure. */
@@ -50,6 +50,12 @@ describe('README, --help and the code agree', () => {
     const pushed = readFileSync(new URL('../../templates/README.md', import.meta.url), 'utf8');
     expect(pushed).toContain(`**\`${MODEL_NOT_BETTER_TAG}\`**`);
     expect(pushed).not.toMatch(/cancels itself\*\*|Stop builds\*\* for the project's build service/);
+  });
+
+  it('says what --run does right after the federated credential is created, with the window and its env var', () => {
+    mentions(`\`${FIC_PROPAGATION_ENV}\` (default ${FIC_PROPAGATION_DEFAULT_MS})`);
+    mentions(`waits until the credential is ${FIC_PROPAGATION_DEFAULT_MS / 60_000} minutes old`);
+    mentions('AADSTS70021');
   });
 
   it('gives the two set-up commands, and .ci/run runs the same test command', () => {

@@ -198,6 +198,8 @@ export class FakeArm {
   private readonly server: Server;
   private readonly pendingRegistration = new Map<string, number>();
   private readonly operations = new Map<string, { polls: number; done: () => void }>();
+  /** Federated credential id (lower case) → when its issuer/subject were last written (epoch ms). */
+  private readonly ficWritten = new Map<string, number>();
   private routes: Route[] = [];
   url = '';
   readonly ca: string;
@@ -272,6 +274,20 @@ export class FakeArm {
     return Object.entries(this.world.resources)
       .filter(([k]) => k.startsWith(prefix) && !k.slice(prefix.length).includes('/'))
       .map(([, r]) => r as never);
+  }
+
+  /**
+   * The federated credential (on any managed identity) trusting `issuer` and `subject`, with when it
+   * was created or last changed: Microsoft Entra accepts it only after it propagates (see
+   * test/helpers/world-core.ts).
+   */
+  federatedCredentialFor(issuer: string, subject: string): { id: string; writtenAt: number } | undefined {
+    for (const [key, r] of Object.entries(this.world.resources)) {
+      if (!/\/federatedidentitycredentials\/[^/]+$/.test(key)) continue;
+      const p = (r as { properties?: { issuer?: string; subject?: string } }).properties;
+      if (p?.issuer === issuer && p.subject === subject) return { id: String(r.id), writtenAt: this.ficWritten.get(key) ?? 0 };
+    }
+    return undefined;
   }
 
   calls(method: string, pathRe: RegExp): ArmRequest[] {
@@ -632,9 +648,12 @@ export class FakeArm {
           if (!p?.issuer || !p.subject || !p.audiences?.length) return { status: 400, body: { error: { code: 'BadRequest', message: 'issuer, subject and audiences are required.' } } };
           const dup = this.ficsOf(parent).find((f) => f.name.toLowerCase() !== name.toLowerCase() && f.properties.issuer === p.issuer && f.properties.subject === p.subject);
           if (dup) return { status: 400, body: { error: { code: 'BadRequest', message: `Federated identity credential '${dup.name}' already has this issuer and subject.` } } };
-          const existed = Boolean(w().resources[req.path.toLowerCase()]);
+          const before = w().resources[req.path.toLowerCase()] as { properties?: { issuer?: string; subject?: string } } | undefined;
+          const existed = Boolean(before);
           const body = { id: req.path, name, type: 'Microsoft.ManagedIdentity/userAssignedIdentities/federatedIdentityCredentials', properties: { issuer: p.issuer, subject: p.subject, audiences: p.audiences } };
           w().resources[req.path.toLowerCase()] = body;
+          // A new or changed trust starts propagating in Microsoft Entra now.
+          if (before?.properties?.issuer !== p.issuer || before?.properties?.subject !== p.subject) this.ficWritten.set(req.path.toLowerCase(), Date.now());
           return { status: existed ? 200 : 201, body };
         },
       },
@@ -645,6 +664,7 @@ export class FakeArm {
           if (!w().resources[m[1]!.toLowerCase()]) return identityNotFound(m[1]!);
           const existed = req.path.toLowerCase() in w().resources;
           delete w().resources[req.path.toLowerCase()];
+          this.ficWritten.delete(req.path.toLowerCase());
           return { status: existed ? 200 : 204, body: undefined };
         },
       },

@@ -28,7 +28,7 @@ export const AGILE_TEMPLATE_ID = 'adcc42ab-9882-485e-a3ed-7678f01f66bc';
 
 type CounterKind = 'pool' | 'queue' | 'agent' | 'variableGroup' | 'definition' | 'build';
 
-export type ResolvedOptions = Required<Omit<FakeDevOpsOptions, 'marketplace'>> & { marketplace: string[] };
+export type ResolvedOptions = Required<Omit<FakeDevOpsOptions, 'marketplace' | 'onRunComplete'>> & { marketplace: string[]; onRunComplete: FakeDevOpsOptions['onRunComplete'] };
 
 export function resolveOptions(o: FakeDevOpsOptions = {}): ResolvedOptions {
   return {
@@ -49,6 +49,7 @@ export function resolveOptions(o: FakeDevOpsOptions = {}): ResolvedOptions {
     marketplace: o.marketplace ?? [],
     latencyMs: o.latencyMs ?? 0,
     seed: o.seed ?? 1,
+    onRunComplete: o.onRunComplete,
   };
 }
 

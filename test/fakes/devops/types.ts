@@ -49,6 +49,25 @@ export interface FakeDevOpsOptions {
   latencyMs?: number;
   /** Seeds the PRNG used for ids and (separately) for randomFaults. Default 1. */
   seed?: number;
+  /**
+   * Decides how a run that passed validation ends, when it completes (the world outside Azure DevOps
+   * decides it: e.g. whether Microsoft Entra accepted the run's federated login). Undefined: the run
+   * ends with `runResult` and `runTags`. Default none.
+   */
+  onRunComplete?: (build: Build) => RunCompletion | undefined;
+}
+
+/** How a run ends, as `onRunComplete` decides it. */
+export interface RunCompletion {
+  result: BuildResult;
+  /**
+   * The job that failed (stage and job names as in the YAML): its stage fails, earlier stages
+   * succeed, later ones are skipped, and its timeline record carries `issues`. Default: the first
+   * stage fails, as with `runResult`.
+   */
+  failedJob?: { stage: string; job: string };
+  /** The failed job's issues (TimelineRecord.issues: type 'error' or 'warning', message). */
+  issues?: Array<{ type: 'error' | 'warning'; message: string }>;
 }
 
 export interface RecordedRequest {
@@ -294,6 +313,8 @@ export interface PlannedJob {
   displayName: string;
   /** Pool name (self-hosted) or undefined for a Microsoft-hosted pool. */
   pool: string | undefined;
+  /** The service connections its steps use, in step order: connection name (macros resolved) and task, e.g. 'AzureCLI@2'. */
+  connections: Array<{ name: string; task: string }>;
 }
 
 export interface PlannedStage {
@@ -330,6 +351,8 @@ export interface Build {
   timelineId: string;
   /** Build tags (Build.tags in build/7.1/build.json), e.g. added by the run's `##vso[build.addbuildtag]`. */
   tags: string[];
+  /** The job that failed and its issues, when `onRunComplete` named one (shown in the timeline). */
+  failure?: { stage: string; job: string; issues: Array<{ type: 'error' | 'warning'; message: string }> };
 }
 
 export type PermissionResourceType = 'queue' | 'endpoint' | 'variablegroup' | string;

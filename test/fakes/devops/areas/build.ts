@@ -337,7 +337,7 @@ function queueBuildFor(b: Backend, p: Project, d: Definition, q: QueueRequest, r
   const defaultPool = queue ? b.world.findPool(queue.poolId) : undefined;
   const analysis = d.processType === 2
     ? readerFor(b, p, repo, commit.tree, branch, sha).analyze(yamlPath, q.templateParameters, defaultPool && !defaultPool.isHosted ? defaultPool.name : undefined)
-    : { stages: [{ name: '__default', displayName: '__default', jobs: [{ name: 'Job', displayName: 'Job', pool: defaultPool && !defaultPool.isHosted ? defaultPool.name : undefined }] }], groups: [], endpoints: [], errors: [] };
+    : { stages: [{ name: '__default', displayName: '__default', jobs: [{ name: 'Job', displayName: 'Job', pool: defaultPool && !defaultPool.isHosted ? defaultPool.name : undefined, connections: [] }] }], groups: [], endpoints: [], errors: [] };
   if (analysis.errors.length > 0) {
     throw new ApiError(refusal.status, refusal.typeKey, analysis.errors.join('\n'));
   }
@@ -435,9 +435,17 @@ function observe(b: Backend, build: Build): void {
   }
   if (build.polls > build.pollsBeforeDone) {
     build.status = 'completed';
-    build.result = b.opts.runResult;
-    build.tags = [...b.opts.runTags];
     build.finishTime = b.now();
+    const decided = b.opts.onRunComplete?.(build);
+    if (!decided) {
+      build.result = b.opts.runResult;
+      build.tags = [...b.opts.runTags];
+      return;
+    }
+    build.result = decided.result;
+    // A run that failed never reached the step that tags it.
+    build.tags = decided.result === 'succeeded' || decided.result === 'partiallySucceeded' ? [...b.opts.runTags] : [];
+    if (decided.failedJob) build.failure = { ...decided.failedJob, issues: decided.issues ?? [] };
   }
 }
 
@@ -624,28 +632,39 @@ function getTimeline(b: Backend, r: Req): Res {
     return id;
   };
   if (!build.validationError) {
+    // With a named failed job (onRunComplete): earlier stages succeeded, its stage failed, later
+    // stages were skipped; in its stage, jobs before it succeeded and jobs after it were skipped.
+    // Without one, a failed run fails its first stage, as before.
+    const failure = build.status === 'completed' ? build.failure : undefined;
+    const failedStage = failure ? build.stages.findIndex((s) => s.name === failure.stage) : -1;
     build.stages.forEach((stage, si) => {
       let state: RecordState = 'pending';
       let result: string | null = null;
+      const failedJob = si === failedStage ? stage.jobs.findIndex((j) => j.name === failure?.job) : -1;
       if (build.status === 'completed') {
         state = 'completed';
-        result = build.result === 'succeeded' || build.result === 'partiallySucceeded' ? build.result : si === 0 ? failedResult : 'skipped';
+        if (failedStage >= 0) result = si < failedStage ? 'succeeded' : si === failedStage ? failedResult : 'skipped';
+        else result = build.result === 'succeeded' || build.result === 'partiallySucceeded' ? build.result : si === 0 ? failedResult : 'skipped';
       } else if (build.status === 'inProgress' && si === 0) {
         state = 'inProgress';
       }
       const stageId = record('Stage', stage.displayName, stage.name, null, state, result);
-      for (const job of stage.jobs) {
-        const phaseId = record('Phase', job.displayName, `${stage.name}.${job.name}`, stageId, state, result);
+      stage.jobs.forEach((job, ji) => {
+        const jobResult = failedJob < 0 ? result : ji < failedJob ? 'succeeded' : ji === failedJob ? failedResult : 'skipped';
+        const phaseId = record('Phase', job.displayName, `${stage.name}.${job.name}`, stageId, state, jobResult);
         const pool = job.pool ? b.world.findPool(job.pool) : undefined;
         const agent = pool ? b.world.agents.find((a) => a.poolId === pool.id && a.status === 'online' && a.enabled) : undefined;
         const issues = job.pool && waiting.includes(job.pool)
           ? [{ type: 'warning', category: 'General', message: `No agent found in pool ${job.pool} which satisfies the specified demands: Agent.Version -gtVersion 2.182.1`, data: {} }]
-          : [];
-        record('Job', job.displayName, `${stage.name}.${job.name}.__default`, phaseId, state, result, {
+          : ji === failedJob
+            ? (failure?.issues ?? []).map((i) => ({ type: i.type, category: 'General', message: i.message, data: {} }))
+            : [];
+        record('Job', job.displayName, `${stage.name}.${job.name}.__default`, phaseId, state, jobResult, {
           workerName: state === 'pending' ? null : agent?.name ?? 'Hosted Agent',
           issues,
+          ...(ji === failedJob ? { errorCount: issues.filter((i) => i.type === 'error').length || 1 } : {}),
         });
-      }
+      });
     });
   }
   const p = b.projectOf(r);

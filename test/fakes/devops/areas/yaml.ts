@@ -238,7 +238,8 @@ export class PipelineReader {
         this.variables(job['variables'], jctx);
         const jobPool = this.poolName(job['pool'], jctx);
         const pool = jobPool.set ? jobPool.pool : stagePool.set ? stagePool.pool : rootPool.set ? rootPool.pool : defaultPool;
-        planned.jobs.push({ name: jname, displayName: String(evalExpr(job['displayName'], jctx) ?? jname), pool });
+        const plannedJob = { name: jname, displayName: String(evalExpr(job['displayName'], jctx) ?? jname), pool, connections: [] as Array<{ name: string; task: string }> };
+        planned.jobs.push(plannedJob);
         for (const { item: step, ctx: stctx } of this.steps(job, jctx)) {
           const inputs = step['inputs'];
           if (typeof step['task'] !== 'string' || !isObj(inputs)) continue;
@@ -249,6 +250,7 @@ export class PipelineReader {
             const value = evalExpr(v, stctx);
             if (typeof value !== 'string' || value.trim() === '') continue;
             this.endpoints.push({ name: this.macro(value), job: jname, step: stepName, input: k });
+            plannedJob.connections.push({ name: this.macro(value), task: String(step['task']) });
           }
         }
       }
