@@ -25,7 +25,8 @@ export const PAT_SCOPES =
 /** Azure DevOps' application id: the resource of an Entra token for Azure DevOps. */
 export const DEVOPS_RESOURCE = '499b84ac-1321-427f-aa17-267ca6975798';
 
-export type DevOpsAuth = { kind: 'pat'; pat: string } | { kind: 'bearer'; token: string };
+/** A PAT (sent as Basic), or a Microsoft Entra access token (Bearer) with its expiry (the client is rebuilt before it). */
+export type DevOpsAuth = { kind: 'pat'; pat: string } | { kind: 'bearer'; token: string; expiresOnTimestamp?: number };
 
 /**
  * An Azure DevOps call failed. A CliError (exit 1) so the one line telling the user what to do
@@ -41,6 +42,11 @@ export class DevOpsError extends CliError {
   ) {
     super(message, ExitCode.stepFailed, fix);
     this.name = 'DevOpsError';
+  }
+
+  /** The organization refused the credential itself (401, or 203 with a sign-in page). */
+  get refused(): boolean {
+    return this.statusCode === 401 || this.statusCode === 203;
   }
 }
 
@@ -306,7 +312,22 @@ export class DevOpsAdapter {
     return this.opts.orgUrl;
   }
 
+  /** When the Entra token behind the client expires (a PAT: never). */
+  private authExpires: number | undefined;
+
+  /** Forget the client and its credential (the credential changed: a PAT after a refused Entra token). */
+  resetAuth(): void {
+    this.webApi = undefined;
+    this.validated = undefined;
+    this.authExpires = undefined;
+  }
+
   private api(): Promise<WebApi> {
+    // An Entra token lives about an hour; a long run (terraform) outlives it: take a new one first.
+    if (this.authExpires !== undefined && this.authExpires - Date.now() < 5 * 60_000) {
+      this.webApi = undefined;
+      this.authExpires = undefined;
+    }
     this.webApi ??= (async () => {
       if (!this.opts.orgUrl) throw missingAnswer(['org']);
       // CommonJS package: its exports are on `default` when imported from the ESM bundle.
@@ -314,6 +335,7 @@ export class DevOpsAdapter {
       const azdev = mod.default ?? mod;
       const auth = await this.opts.auth();
       this.authKind = auth.kind;
+      this.authExpires = auth.kind === 'bearer' ? auth.expiresOnTimestamp : undefined;
       const handler = auth.kind === 'pat' ? azdev.getPersonalAccessTokenHandler(auth.pat) : azdev.getBearerHandler(auth.token);
       return new azdev.WebApi(this.opts.orgUrl, handler, { allowRetries: false, socketTimeout: this.opts.timeoutMs ?? 60_000 }, { productName: 'azure-mlops', productVersion: TOOL_VERSION });
     })();
@@ -340,7 +362,9 @@ export class DevOpsAdapter {
       const body = await res.readBody();
       if (status === 401 || status === 203 || (status === 200 && !type.includes('json'))) {
         throw new DevOpsError(
-          `The Azure DevOps credential was refused by ${this.opts.orgUrl} (${status === 203 ? 'HTTP 203: a sign-in page instead of data' : `HTTP ${status}`}): the PAT is invalid or expired, or it belongs to another organization.`,
+          this.authKind === 'bearer'
+            ? `${this.opts.orgUrl} refused the Microsoft Entra token of your az login (${status === 203 ? 'HTTP 203: a sign-in page instead of data' : `HTTP ${status}`}): the organization is not connected to your Microsoft Entra tenant, or your account is not a member of it.`
+            : `The Azure DevOps credential was refused by ${this.opts.orgUrl} (${status === 203 ? 'HTTP 203: a sign-in page instead of data' : `HTTP ${status}`}): the PAT is invalid or expired, or it belongs to another organization.`,
           status,
           undefined,
           this.credentialFix(),
@@ -371,7 +395,7 @@ export class DevOpsAdapter {
   /** What to do about a refused credential: a new PAT (where, which scopes), or a new az login for an Entra token. */
   private credentialFix(): string {
     if (this.authKind === 'bearer') {
-      return `Your az login's token was refused: run \`az login\` with an account that belongs to ${this.opts.orgUrl}, or use a PAT (--devops-auth pat). ${patFix(this.opts.orgUrl)}`;
+      return `Connect the organization to your tenant (Organization settings > Microsoft Entra), or have an administrator add your account (Organization settings > Users); or sign in with another account (az login). Or use a PAT: ${patFix(this.opts.orgUrl)}`;
     }
     return patFix(this.opts.orgUrl);
   }

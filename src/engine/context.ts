@@ -4,7 +4,8 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ArmAdapter } from '../adapters/arm/index.js';
 import { AzAdapter } from '../adapters/az.js';
-import { DevOpsAdapter, DEVOPS_RESOURCE } from '../adapters/devops.js';
+import { DevOpsAdapter } from '../adapters/devops.js';
+import { DevOpsCredential } from './devops-credential.js';
 import { ProcessRunner } from '../adapters/process.js';
 import { SshAdapter } from '../adapters/ssh.js';
 import { ToolsAdapter } from '../adapters/tools.js';
@@ -137,19 +138,13 @@ export async function createContext(base: Base, opts: GlobalOptions, co: Context
   const httpTimeout = Number(io.env.AZURE_MLOPS_HTTP_TIMEOUT_MS) || undefined;
   const az = new AzAdapter(proc, 'az', azTimeout);
   const secrets = new Secrets(redactor, { env: io.env, patStdin: Boolean(opts.patStdin), stdin: io.stdin, ui });
+  const devopsCredential = new DevOpsCredential({ answers, secrets, az, redactor });
   const devops = new DevOpsAdapter({
     orgUrl: answers.maybe('org') ?? '',
     log,
     ...(httpTimeout ? { timeoutMs: httpTimeout } : {}),
     signal: co.signal,
-    auth: async () => {
-      if (answers.maybe('devopsAuth') === 'entra') {
-        const { token } = await az.accessToken(DEVOPS_RESOURCE);
-        redactor.add(token);
-        return { kind: 'bearer', token };
-      }
-      return { kind: 'pat', pat: await secrets.pat('Azure DevOps') };
-    },
+    auth: () => devopsCredential.auth(answers.maybe('org') ?? 'Azure DevOps'),
   });
   return {
     answers,
@@ -162,6 +157,7 @@ export async function createContext(base: Base, opts: GlobalOptions, co: Context
     terraform: base.terraform,
     secrets,
     devops,
+    devopsCredential,
     tools: new ToolsAdapter(proc),
     prices: new PricesAdapter({ endpoint: io.env[PRICES_URL_ENV] || undefined, onRequest: (url) => log.debug(`GET ${url}`) }),
     ssh: new SshAdapter(proc, run.homeDir),

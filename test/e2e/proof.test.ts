@@ -5,7 +5,7 @@ import { tfCalls } from '../fakes/fake-terraform.js';
 import { runCli } from '../helpers/cli.js';
 import { makeKey } from '../helpers/keys.js';
 import { packAndInstall } from '../helpers/pack.js';
-import { CLIENT_SECRET, PAT, SUB, pipelineIdentityId, worldsPerTest, type World } from '../helpers/world.js';
+import { CLIENT_SECRET, DEVOPS_TOKEN, PAT, SUB, pipelineIdentityId, worldsPerTest, type World } from '../helpers/world.js';
 
 /**
  * The packed CLI (npm pack, installed from the tarball like npx would) against the whole fake
@@ -37,7 +37,7 @@ function exposure(w: World, outputs: string[]): Record<string, string> {
 
 function expectNoSecrets(where: Record<string, string>) {
   for (const [place, text] of Object.entries(where)) {
-    for (const [name, secret] of [['PAT', PAT], ['client secret', CLIENT_SECRET]]) {
+    for (const [name, secret] of [['PAT', PAT], ['client secret', CLIENT_SECRET], ['Entra token', DEVOPS_TOKEN]]) {
       expect(text.includes(secret!), `${name} found in ${place}`).toBe(false);
       expect(text.includes(Buffer.from(`:${secret}`).toString('base64')), `${name} (base64) found in ${place}`).toBe(false);
     }
@@ -78,6 +78,59 @@ describe('the packed CLI in the fake world', () => {
       expectNoSecrets(exposure(w, [first.stdout, first.stderr, second.stdout, second.stderr]));
     });
   }
+
+  it('no PAT anywhere: Azure DevOps and the agents with the az login\'s Microsoft Entra token; a second init changes nothing; doctor checks Azure DevOps; destroy removes everything', async () => {
+    const w = await world();
+    const env = { ...w.env };
+    delete env.AZURE_DEVOPS_EXT_PAT;
+    const first = await cli(w, ['init', '--yes', '--verbose', ...w.args], env);
+    expect(first.code, first.stderr.slice(-2000)).toBe(0);
+    // Every Azure DevOps request carried the Entra token (Bearer), none a PAT (Basic).
+    const schemes = new Set(w.devops.requests.map((r) => r.authScheme));
+    expect([...schemes]).toEqual(['bearer']);
+    // The agents registered with the token, which travelled only in the run command's protected parameters.
+    expect(w.devops.world.agents.filter((a) => a.status === 'online')).toHaveLength(4);
+    const runCommands = w.arm.requests.filter((r) => r.method === 'PUT' && /\/runCommands\//.test(r.path));
+    expect(runCommands).toHaveLength(1);
+    const props = (runCommands[0]!.body as { properties: { parameters: Array<{ value: string }>; protectedParameters: Array<{ name: string; value: string }> } }).properties;
+    expect(props.protectedParameters).toEqual([{ name: 'AZP_TOKEN', value: DEVOPS_TOKEN }]);
+    expect(JSON.stringify(props.parameters)).not.toContain(DEVOPS_TOKEN);
+
+    const mutating = { devops: w.devops.mutating().length, az: w.az.mutatingCalls().length, arm: w.arm.mutatingRequests().length };
+    const second = await cli(w, ['init', '--yes', ...w.args], env);
+    expect(second.code, second.stderr.slice(-2000)).toBe(0);
+    expect({ devops: w.devops.mutating().length, az: w.az.mutatingCalls().length, arm: w.arm.mutatingRequests().length }).toEqual(mutating);
+
+    const doctor = await cli(w, ['doctor', '--json'], env);
+    const report = JSON.parse(doctor.stdout);
+    expect(doctor.code, doctor.stderr.slice(-2000)).toBe(0);
+    const devopsChecks = report.checks.filter((c: { group: string }) => c.group === 'devops');
+    expect(devopsChecks.length).toBeGreaterThan(5);
+    expect(devopsChecks.filter((c: { status: string }) => c.status === 'skipped' || c.status === 'missing')).toEqual([]);
+
+    const destroy = await cli(w, ['destroy', '--yes', '--delete-repo', '--delete-project'], env);
+    expect(destroy.code, destroy.stderr.slice(-2000)).toBe(0);
+    expect(w.devops.world.agents.filter((a) => a.name.startsWith('vm-mlops01-agents'))).toEqual([]);
+    expect(w.devops.world.pools.map((p) => p.name)).not.toContain('pool001');
+    expect(w.devops.world.endpoints).toEqual([]);
+    expectNoSecrets(exposure(w, [first.stdout, first.stderr, second.stdout, second.stderr, doctor.stdout, doctor.stderr, destroy.stdout, destroy.stderr]));
+  });
+
+  it('an organization that refuses the Entra token: said why and how to fix it, before anything is created (CI: exit 1)', async () => {
+    const w = await world({ devops: { bearer: 'a-token-of-another-tenant' } });
+    const env = { ...w.env };
+    delete env.AZURE_DEVOPS_EXT_PAT;
+    const r = await cli(w, ['init', '--yes', ...w.args], env);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/refused the Microsoft Entra token of your az login \(HTTP 401\): the organization is not connected to your Microsoft Entra tenant, or your account is not a member of it/);
+    expect(r.stderr).toMatch(/fix:.*Organization settings > Microsoft Entra.*Organization settings > Users.*_usersSettings\/tokens/s);
+    expect(w.devops.mutating()).toEqual([]);
+    expect(w.az.mutatingCalls()).toEqual([]);
+    expect(w.arm.mutatingRequests()).toEqual([]);
+    // With a PAT it goes on.
+    const withPat = await cli(w, ['init', '--yes', ...w.args], { ...env, AZURE_DEVOPS_EXT_PAT: PAT });
+    expect(withPat.code, withPat.stderr.slice(-1500)).toBe(0);
+  });
 
   it('errors carry no secret either (a step fails: DevOps keeps answering 500)', async () => {
     const w = await world();

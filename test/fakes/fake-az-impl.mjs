@@ -155,7 +155,8 @@ const handlers = {
   'account get-access-token': (w, o) => {
     requireLogin(w);
     const sub = account(w);
-    const expires = Math.floor(Date.now() / 1000) + 3600;
+    // Real tokens live 60-90 minutes; a scenario can shorten it (tokenLifetimeSeconds).
+    const expires = Math.floor(Date.now() / 1000) + (w.tokenLifetimeSeconds ?? 3600);
     return {
       accessToken: `fake-token-for-${(o['--resource'] ?? o['--scope'] ?? 'arm').replace(/[^a-z0-9]/gi, '')}`,
       expiresOn: new Date(expires * 1000).toISOString().replace('T', ' ').slice(0, 26),

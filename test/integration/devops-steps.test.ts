@@ -1,6 +1,6 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { runSteps } from '../../src/engine/runner.js';
 import type { Context, Step } from '../../src/engine/types.js';
 import { buildSteps } from '../../src/steps/index.js';
@@ -200,14 +200,36 @@ describe('Azure DevOps steps against the fake server (real azure-devops-node-api
     }
   });
 
-  it('no PAT in non-interactive mode: exit 2 naming AZURE_DEVOPS_EXT_PAT, nothing created', async () => {
+  it('--devops-auth pat without a PAT in non-interactive mode: exit 2 naming AZURE_DEVOPS_EXT_PAT, nothing created', async () => {
     const w = await world();
     delete w.env.AZURE_DEVOPS_EXT_PAT;
-    const { ctx } = await worldContext(w);
+    const { ctx } = await worldContext(w, { devopsAuth: 'pat' });
     const e = await runSteps(only(...DEVOPS), ctx, 'apply').catch((x) => x);
     expect(e.exitCode).toBe(2);
     expect(e.fix).toContain('AZURE_DEVOPS_EXT_PAT');
     expect(w.devops.mutating()).toEqual([]);
+  });
+
+  it('no PAT: the Entra token of the az login, taken again before it expires during a long run', async () => {
+    // Tokens that live 6 minutes: the client keeps 5 minutes of margin, so every new client takes a new one.
+    const w = await world({ az: { tokenLifetimeSeconds: 360 } });
+    delete w.env.AZURE_DEVOPS_EXT_PAT;
+    const { ctx } = await worldContext(w);
+    expect(ctx.devopsCredential.kind).toBe('entra');
+    await runSteps(only('devops-project'), ctx, 'apply');
+    const tokenCalls = () => w.az.calls().filter((c) => c.cmd === 'account get-access-token' && c.argv.includes('499b84ac-1321-427f-aa17-267ca6975798')).length;
+    const first = tokenCalls();
+    expect(first).toBeGreaterThanOrEqual(1);
+    // Six minutes later (terraform applied meanwhile): the next call takes a new token first.
+    const now = Date.now();
+    const spy = vi.spyOn(Date, 'now').mockReturnValue(now + 6 * 60_000);
+    try {
+      await ctx.devops.findProject('mlops');
+    } finally {
+      spy.mockRestore();
+    }
+    expect(tokenCalls()).toBeGreaterThan(first);
+    expect([...new Set(w.devops.requests.map((r) => r.authScheme))]).toEqual(['bearer']);
   });
 
   it('429 with Retry-After: waits at least that long, then succeeds', async () => {
