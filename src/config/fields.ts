@@ -43,22 +43,29 @@ export const answerFields = {
     env: ['AZURE_MLOPS_PROJECT'],
     description: 'Azure DevOps project (created when missing)',
   },
+  agentsHost: {
+    flag: '--agents-host <host>',
+    env: ['AZURE_MLOPS_AGENTS_HOST'],
+    description:
+      "where the pipeline's agents run: 'vm' (a self-hosted agent VM in the VNET, agents registered by azure-mlops) or 'managed-pool' (a Managed DevOps Pool injected into the VNET: machines started per job, no agent registration)",
+    defaultValue: 'vm',
+  },
   pool: {
     flag: '--pool <name>',
     env: ['AZURE_MLOPS_POOL'],
-    description: 'self-hosted agent pool',
+    description: "self-hosted agent pool of the agent VM (--agents-host vm; a managed pool's is mdp-{prefix}, created by the service)",
     defaultValue: 'pool001',
   },
   agents: {
     flag: '--agents <n>',
     env: ['AZURE_MLOPS_AGENTS'],
-    description: 'number of pipeline agents on the agent VM (1-16)',
+    description: "number of pipeline agents on the agent VM, or the managed pool's maximum concurrency (1-16)",
     defaultValue: 4,
   },
   agentVmSize: {
     flag: '--agent-vm-size <size>',
     env: ['AZURE_MLOPS_AGENT_VM_SIZE'],
-    description: 'VM size of the agent VM',
+    description: 'VM size of the agent VM (--agents-host vm)',
     defaultValue: 'Standard_D2s_v5',
   },
   sshKey: {

@@ -12,6 +12,9 @@ export interface DerivedName {
   pattern: RegExp;
 }
 
+/** terraform/locals.tf `names.managed_pool` (a test compares them). */
+const MANAGED_POOL_TEMPLATE = 'mdp-{prefix}';
+
 export const derivedNames: readonly DerivedName[] = [
   { what: 'ML resource group', template: 'rg-{prefix}-ml', min: 1, max: 90, pattern: /^[-\w.()]+$/ },
   { what: 'DevOps resource group', template: 'rg-{prefix}-devops', min: 1, max: 90, pattern: /^[-\w.()]+$/ },
@@ -22,6 +25,9 @@ export const derivedNames: readonly DerivedName[] = [
   { what: 'key vault', template: 'kv-{prefix}', min: 3, max: 24, pattern: /^[a-zA-Z][a-zA-Z0-9-]*$/ },
   { what: 'container registry', template: 'acr{prefix}', min: 5, max: 50, pattern: /^[a-zA-Z0-9]+$/ },
   { what: 'pipeline managed identity', template: 'id-{prefix}-pipeline', min: 3, max: 128, pattern: /^[a-zA-Z0-9][\w-]*$/ },
+  // Microsoft.DevOpsInfrastructure/pools (REST spec 2025-01-21, poolName; 3-44 characters): also the
+  // name of the Azure DevOps agent pool the service creates for it (--agents-host managed-pool).
+  { what: 'Managed DevOps Pool', template: MANAGED_POOL_TEMPLATE, min: 3, max: 44, pattern: /^[a-zA-Z0-9][a-zA-Z0-9-.]*$/ },
 ];
 
 const PLACEHOLDER = '{prefix}';
@@ -79,5 +85,8 @@ export function namesFor(prefix: string) {
     stateResourceGroup: `rg-${prefix}-tfstate`,
     pipelineApp: `azure-mlops-${prefix}-pipeline`,
     pipelineIdentity: `id-${prefix}-pipeline`,
+    agentVm: `vm-${prefix}-agents`,
+    /** The Managed DevOps Pool and the Azure DevOps agent pool the service creates for it. */
+    managedPool: deriveName(MANAGED_POOL_TEMPLATE, prefix),
   };
 }

@@ -177,6 +177,7 @@ export async function resolveAnswers(input: ResolveInput): Promise<AnswerSet> {
   }
 
   resolvePipelineIdentity(values, sources, input.saved);
+  refuseAgentVmAnswersForManagedPool(values, sources);
   if (values.spName === undefined && values.prefix !== undefined) {
     values.spName = namesFor(String(values.prefix)).pipelineApp;
     sources.spName = 'default';
@@ -222,6 +223,28 @@ function resolvePipelineIdentity(values: Partial<Record<AnswerKey, unknown>>, so
     values.pipelineIdentity = 'managed-identity';
     sources.pipelineIdentity = 'default';
     refuseRegionWithoutManagedIdentityFederation(values, sources);
+  }
+}
+
+/**
+ * --pool and --agent-vm-size describe the agent VM. With a Managed DevOps Pool the service creates
+ * the Azure DevOps pool itself (named like the pool resource, mdp-{prefix}) and the machines' size
+ * is the module's managed_pool_vm_size: a value given for either now (flag, env, config file) would
+ * be silently ignored, so it is refused. Saved answers of an earlier agent-VM run are not refused.
+ */
+function refuseAgentVmAnswersForManagedPool(values: Partial<Record<AnswerKey, unknown>>, sources: Partial<Record<AnswerKey, string>>): void {
+  if (values.agentsHost !== 'managed-pool') return;
+  const given = (k: AnswerKey) => sources[k] !== undefined && sources[k] !== 'state' && sources[k] !== 'default';
+  const why: Partial<Record<AnswerKey, string>> = {
+    pool: 'a Managed DevOps Pool brings its own Azure DevOps agent pool, which the service creates and names like the pool resource (mdp-{prefix})',
+    agentVmSize: "the managed pool's machines have the terraform module's managed_pool_vm_size (Standard_D2ads_v5, the service's default size)",
+  };
+  for (const k of ['pool', 'agentVmSize'] as const) {
+    if (!given(k)) continue;
+    throw new UsageError(
+      `${flagName(k)} (${sources[k]}) is for the agent VM, but --agents-host is managed-pool (${sources.agentsHost}): ${why[k]}.`,
+      `Drop ${howToSet(k)}, or use --agents-host vm (env AZURE_MLOPS_AGENTS_HOST).`,
+    );
   }
 }
 

@@ -128,6 +128,7 @@ export const answersSchema = z.object({
   subscription,
   org,
   project: devopsName('project'),
+  agentsHost: z.enum(['vm', 'managed-pool'], { message: "use 'vm' (a self-hosted agent VM) or 'managed-pool' (a Managed DevOps Pool)" }),
   pool: devopsName('agent pool'),
   agents,
   agentVmSize: vmSize,
@@ -150,3 +151,6 @@ export const answersSchema = z.object({
 
 /** Fully resolved answers (some may still be absent, e.g. in doctor). */
 export type Answers = z.output<typeof answersSchema>;
+
+/** Where the pipeline's agents run (--agents-host). */
+export type AgentsHost = Answers['agentsHost'];

@@ -159,6 +159,7 @@ describe('bad input: every answer, each rejection names the flag and the env var
     ['project', '_hidden', /cannot start/],
     ['project', 'x'.repeat(65), /at most 64/],
     ['project', 'CON', /reserved/],
+    ['agentsHost', 'aci', /'vm' .*or 'managed-pool'/],
     ['pool', 'pool:1', /':'/],
     ['agents', '0', /at least 1/],
     ['agents', '100', /at most 16/],
@@ -192,6 +193,29 @@ describe('bad input: every answer, each rejection names the flag and the env var
 
   it('covers every answer field', () => {
     expect(new Set(cases.map((c) => c[0]))).toEqual(new Set(answerKeys.filter((k) => k !== 'sshKey')));
+  });
+});
+
+describe('--agents-host', () => {
+  it("defaults to 'vm' and takes AZURE_MLOPS_AGENTS_HOST", async () => {
+    expect((await resolve({})).get('agentsHost')).toBe('vm');
+    const a = await resolve({ env: { AZURE_MLOPS_AGENTS_HOST: 'managed-pool' } });
+    expect(a.get('agentsHost')).toBe('managed-pool');
+    expect(a.sourceOf('agentsHost')).toBe('env AZURE_MLOPS_AGENTS_HOST');
+  });
+
+  it.each([
+    ['--pool', { flags: { agentsHost: 'managed-pool', pool: 'mypool' } }, /--pool \(flag\) is for the agent VM.*mdp-\{prefix\}/],
+    ['AZURE_MLOPS_AGENT_VM_SIZE', { flags: { agentsHost: 'managed-pool' }, env: { AZURE_MLOPS_AGENT_VM_SIZE: 'Standard_D4s_v5' } }, /--agent-vm-size \(env AZURE_MLOPS_AGENT_VM_SIZE\) is for the agent VM.*managed_pool_vm_size/],
+  ] as const)('managed-pool refuses an agent-VM answer given now: %s', async (_what, input, msg) => {
+    const e = await usageError(resolve(input as Partial<ResolveInput>));
+    expect(e.message).toMatch(msg);
+    expect(e.fix).toMatch(/--agents-host vm/);
+  });
+
+  it('managed-pool keeps the saved answers of an earlier agent-VM run (switching hosts)', async () => {
+    const a = await resolve({ flags: { agentsHost: 'managed-pool' }, saved: { prefix: 'mlops01', pool: 'pool001', agentVmSize: 'Standard_D4s_v5' } });
+    expect(a.get('agentsHost')).toBe('managed-pool');
   });
 });
 
