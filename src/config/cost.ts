@@ -122,7 +122,18 @@ export function costLines(answers: Pick<AnswerSet, 'maybe'>): CostLine[] {
     const base = { sku: c.vmSize, quantity: c.atRest, unit: 'hour' as const, query: { serviceName: 'Virtual Machines', armSkuName: c.vmSize } };
     if (c.role === 'aks-nodes') lines.push({ id: 'aks-nodes', what: 'AKS nodes', ...base });
     else if (c.role === 'agent-vm') lines.push({ id: 'agent-vm', what: 'agent VM', ...base, note: `${answers.maybe('agents') ?? 4} Azure Pipelines agents on one VM` });
-    else {
+    else if (c.role === 'managed-pool') {
+      // "Managed DevOps Pools pricing": the Azure services the pool uses at standard rates (compute
+      // per hour of jobs run) plus Azure DevOps' self-hosted parallel jobs; no standby agents here, so
+      // nothing runs between jobs. A month's figure needs your job hours: the hourly price is shown.
+      lines.push({
+        id: 'managed-pool',
+        what: 'Managed DevOps Pool agents',
+        ...base,
+        note: `${c.atRest} machines between jobs (no standby agents), up to ${c.count} at a time while jobs run: billed per machine-hour of jobs`,
+        assumption: `no job hours counted: multiply the hourly price by your pipeline's job hours a month (the machines' OS disks and data egress come on top); Azure DevOps bills these agents as self-hosted parallel jobs (one free per organization), and ${c.count} at a time need ${c.count} of them`,
+      });
+    } else {
       const lowPriority = c.priority === 'lowPriority';
       lines.push({
         id: 'training-cluster',
@@ -145,16 +156,18 @@ export function costLines(answers: Pick<AnswerSet, 'maybe'>): CostLine[] {
     assumption: `AKS's default OS disk: a ${d.aksOsDiskGb} GiB managed ${aksDisk.productName.replace(' Managed Disks', '')} disk per node`,
   });
   const agentDisk = diskSku(d.agentOsDiskType, d.agentOsDiskGb);
-  lines.push({
-    id: 'agent-os-disk',
-    what: 'agent VM OS disk',
-    sku: agentDisk.tier,
-    quantity: 1,
-    unit: 'month',
-    query: { serviceName: 'Storage', productName: agentDisk.productName, skuName: agentDisk.tier },
-    meterName: `${agentDisk.tier} Disk`,
-    note: `${d.agentOsDiskGb} GiB; disk transactions not included`,
-  });
+  // A managed pool's machines have no disk between jobs: no agent VM disk billed all month.
+  if (answers.maybe('agentsHost') !== 'managed-pool')
+    lines.push({
+      id: 'agent-os-disk',
+      what: 'agent VM OS disk',
+      sku: agentDisk.tier,
+      quantity: 1,
+      unit: 'month',
+      query: { serviceName: 'Storage', productName: agentDisk.productName, skuName: agentDisk.tier },
+      meterName: `${agentDisk.tier} Disk`,
+      note: `${d.agentOsDiskGb} GiB; disk transactions not included`,
+    });
   lines.push({
     id: 'container-registry',
     what: 'container registry',

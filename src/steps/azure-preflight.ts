@@ -7,6 +7,7 @@ import type { Usage, VmSku } from '../adapters/arm/quota.js';
 import { formatCommand } from '../adapters/process.js';
 import { howToSet } from '../config/fields.js';
 import { namesFor } from '../config/naming.js';
+import type { AgentsHost } from '../config/schema.js';
 import { plannedCompute, type PlannedCompute, type QuotaPool } from '../config/sizing.js';
 import { StepError } from '../engine/errors.js';
 import { defineStep, type Change, type CheckResult, type CheckStatus, type Context, type StepId } from '../engine/types.js';
@@ -17,7 +18,8 @@ import { defineStep, type Change, type CheckResult, type CheckStatus, type Conte
  * - the resource providers the module uses are registered (the step registers them itself);
  * - the global names (storage account, container registry, key vault) are free or already this
  *   deployment's, and no soft-deleted key vault holds the vault name (purged with --purge-deleted);
- * - the region has vCPU quota for the AKS nodes, the agent VM and the training cluster's maximum;
+ * - the region has vCPU quota for the AKS nodes, the agent VM (or the Managed DevOps Pool's
+ *   machines at its maximum concurrency, in that service's own quota) and the training cluster's maximum;
  * - the signed-in identity may create resource groups and role assignments.
  * Problems the step cannot fix stop the run in plan(), before anything is created.
  */
@@ -30,8 +32,10 @@ export interface PreflightOptions {
 }
 
 /**
- * The resource providers the terraform module uses. Keep in sync with
- * `resource_providers_to_register` in terraform/versions.tf.
+ * The resource providers the terraform module uses with the agent VM: `local.resource_providers` in
+ * terraform/versions.tf (which the azurerm provider registers too; the module must stand alone, so
+ * the list is written there as well, and test/preflight/azure-preflight.test.ts fails when the two
+ * differ, for either agents host).
  */
 export const REQUIRED_PROVIDERS = [
   'Microsoft.Compute',
@@ -46,6 +50,17 @@ export const REQUIRED_PROVIDERS = [
   'Microsoft.OperationalInsights',
   'Microsoft.Storage',
 ] as const;
+
+/**
+ * What a Managed DevOps Pool adds ("Prerequisites for Managed DevOps Pools": register
+ * Microsoft.DevOpsInfrastructure, the pools, and Microsoft.DevCenter, the Dev Center and its project).
+ */
+export const MANAGED_POOL_PROVIDERS = ['Microsoft.DevCenter', 'Microsoft.DevOpsInfrastructure'] as const;
+
+/** The providers the module needs for this agents host. */
+export function requiredProviders(host: AgentsHost | undefined): readonly string[] {
+  return host === 'managed-pool' ? [...REQUIRED_PROVIDERS, ...MANAGED_POOL_PROVIDERS] : REQUIRED_PROVIDERS;
+}
 
 export type PreflightCheckId = 'azure.providers' | 'azure.names' | 'azure.deleted-vault' | 'azure.quota' | 'azure.role-assignments';
 
@@ -77,6 +92,7 @@ const RESOURCE_API = {
   vault: '2023-07-01',
   aks: '2024-09-01',
   vm: '2024-07-01',
+  managedPool: '2025-01-21',
 } as const;
 
 const QUOTA_PORTAL = 'https://portal.azure.com/#view/Microsoft_Azure_Capacity/QuotaMenuBlade/~/myQuotas';
@@ -156,8 +172,9 @@ async function survey(ctx: PreflightCtx, opts: PreflightOptions): Promise<Survey
     registry: `${rgId(names.mlResourceGroup)}/providers/Microsoft.ContainerRegistry/registries/${names.containerRegistry}`,
     vault: `${rgId(names.mlResourceGroup)}/providers/Microsoft.KeyVault/vaults/${names.keyVault}`,
     aks: `${rgId(names.mlResourceGroup)}/providers/Microsoft.ContainerService/managedClusters/${names.aks}`,
-    // terraform/locals.tf: agent_vm = "vm-${prefix}-agents" in rg-{prefix}-devops
-    agentVm: `${rgId(names.devopsResourceGroup)}/providers/Microsoft.Compute/virtualMachines/vm-${prefix}-agents`,
+    // terraform/locals.tf: agent_vm = "vm-${prefix}-agents", managed_pool = "mdp-${prefix}", in rg-{prefix}-devops
+    agentVm: `${rgId(names.devopsResourceGroup)}/providers/Microsoft.Compute/virtualMachines/${names.agentVm}`,
+    managedPool: `${rgId(names.devopsResourceGroup)}/providers/Microsoft.DevOpsInfrastructure/pools/${names.managedPool}`,
   };
   const exists = async (id: string, apiVersion: string) => (await arm.resources.getResource(id, apiVersion)) !== null;
 
@@ -177,7 +194,7 @@ async function survey(ctx: PreflightCtx, opts: PreflightOptions): Promise<Survey
   const guard = (id: PreflightCheckId, title: string, fn: () => Promise<CheckOutcome>) => fn().catch((e: unknown) => couldNotCheck(id, title, e));
 
   const checks = await Promise.all([
-    guard('azure.providers', 'Resource providers', () => checkProviders(arm, subscriptionId, permissions)),
+    guard('azure.providers', 'Resource providers', () => checkProviders(arm, subscriptionId, permissions, requiredProviders(ctx.answers.maybe('agentsHost')))),
     guard('azure.names', 'Global names', () =>
       checkNames([
         { what: 'storage account', name: names.storageAccount, available: () => arm.names.storageNameAvailable(subscriptionId, names.storageAccount), ours: () => exists(ids.storage, RESOURCE_API.storage) },
@@ -190,6 +207,7 @@ async function survey(ctx: PreflightCtx, opts: PreflightOptions): Promise<Survey
       checkQuota(ctx, arm, subscriptionId, location, {
         aksExists: () => exists(ids.aks, RESOURCE_API.aks),
         agentVmExists: () => exists(ids.agentVm, RESOURCE_API.vm),
+        managedPoolExists: () => exists(ids.managedPool, RESOURCE_API.managedPool),
       }),
     ),
     guard('azure.role-assignments', 'Rights on the subscription', () => checkRights(subscriptionId, permissions)),
@@ -199,10 +217,10 @@ async function survey(ctx: PreflightCtx, opts: PreflightOptions): Promise<Survey
 
 // ---- providers -------------------------------------------------------------------------------
 
-async function checkProviders(arm: ArmAdapter, subscriptionId: string, permissions: () => Promise<Permission[]>): Promise<CheckOutcome> {
-  const states = await arm.providers.providerStates(subscriptionId, REQUIRED_PROVIDERS);
-  const notRegistered = REQUIRED_PROVIDERS.filter((ns) => states[ns] !== 'Registered');
-  if (notRegistered.length === 0) return finish('azure.providers', 'Resource providers', `${REQUIRED_PROVIDERS.length} resource providers registered`, []);
+async function checkProviders(arm: ArmAdapter, subscriptionId: string, permissions: () => Promise<Permission[]>, required: readonly string[]): Promise<CheckOutcome> {
+  const states = await arm.providers.providerStates(subscriptionId, required);
+  const notRegistered = required.filter((ns) => states[ns] !== 'Registered');
+  if (notRegistered.length === 0) return finish('azure.providers', 'Resource providers', `${required.length} resource providers registered`, []);
   // Registering needs `<namespace>/register/action` (Contributor and Owner have it).
   const perms = await permissions().catch(() => undefined);
   const problems = notRegistered.map((ns): Problem => {
@@ -229,7 +247,7 @@ async function checkProviders(arm: ArmAdapter, subscriptionId: string, permissio
   });
   const out = finish('azure.providers', 'Resource providers', '', problems);
   const fixable = problems.filter((p) => p.change).length;
-  out.summary = `${notRegistered.length} of ${REQUIRED_PROVIDERS.length} resource providers not registered: ${notRegistered.join(', ')}`;
+  out.summary = `${notRegistered.length} of ${required.length} resource providers not registered: ${notRegistered.join(', ')}`;
   if (fixable === problems.length) out.fix = `azure-mlops init registers them (${notRegistered.map((ns) => `az provider register --namespace ${ns}`).join('; ')}).`;
   return out;
 }
@@ -365,7 +383,10 @@ export function quotaDemand(
     }
     const vCPUs = sku.vCPUs * item.count;
     const use: QuotaUse = { role: item.role, text: `${item.what}: ${item.count} x ${item.vmSize} = ${vCPUs}`, vCPUs };
-    if (item.pool === 'compute') {
+    if (item.pool === 'managed-devops-pools') {
+      // Its own quota, vCPUs per VM family, named like the family (matched without regard to case).
+      add('managed-devops-pools', sku.family.toLowerCase(), use);
+    } else if (item.pool === 'compute') {
       if (item.priority === 'lowPriority') add('compute', 'lowPriorityCores', use);
       else {
         add('compute', sku.family, use);
@@ -382,37 +403,53 @@ export function quotaDemand(
   return { demand: [...demand.values()], unavailable };
 }
 
-const POOL_NAME: Record<QuotaPool, string> = { compute: 'VM', azureml: 'Azure ML compute' };
+const POOL_NAME: Record<QuotaPool, string> = { compute: 'VM', azureml: 'Azure ML compute', 'managed-devops-pools': 'Managed DevOps Pools' };
+/** Where the Azure portal's Quotas blade lists each quota. */
+const PORTAL_QUOTA: Record<QuotaPool, string> = { compute: 'Compute', azureml: 'Azure Machine Learning', 'managed-devops-pools': 'Managed DevOps Pools' };
 
 async function checkQuota(
   ctx: PreflightCtx,
   arm: ArmAdapter,
   subscriptionId: string,
   location: string,
-  existing: { aksExists: () => Promise<boolean>; agentVmExists: () => Promise<boolean> },
+  existing: { aksExists: () => Promise<boolean>; agentVmExists: () => Promise<boolean>; managedPoolExists: () => Promise<boolean> },
 ): Promise<CheckOutcome> {
   const title = 'vCPU quota';
   const planned = plannedCompute(ctx.answers);
-  const [skus, compute, ml, aksExists, agentExists] = await Promise.all([
+  const managed = planned.some((p) => p.pool === 'managed-devops-pools');
+  const none = async () => false;
+  const [skus, compute, ml, mdp, aksExists, agentExists, poolExists] = await Promise.all([
     arm.quota.vmSkus(subscriptionId, location),
     arm.quota.computeUsages(subscriptionId, location).catch((e: unknown) => e as Error),
     arm.quota.mlComputeUsages(subscriptionId, location).catch((e: unknown) => e as Error),
+    managed ? arm.quota.managedPoolUsages(subscriptionId, location).catch((e: unknown) => e as Error) : ({} as Record<string, Usage>),
     existing.aksExists(),
-    existing.agentVmExists(),
+    managed ? none() : existing.agentVmExists(),
+    // A pool that exists may already hold its machines' quota (the service checks the maximum at creation).
+    managed ? existing.managedPoolExists().catch(none) : none(),
   ]);
   const { demand, unavailable } = quotaDemand(planned, skus);
   const problems: Problem[] = [];
   const warnings: string[] = [];
   for (const { item, reason } of unavailable) {
-    const how = item.role === 'agent-vm' ? `choose another ${howToSet('agentVmSize')} or --location` : `choose another --location (or change terraform variable ${item.tfVariables[0]})`;
+    const how =
+      item.role === 'agent-vm'
+        ? `choose another ${howToSet('agentVmSize')} or --location`
+        : item.role === 'managed-pool'
+          ? `choose another --location, or --agents-host vm (or change terraform variable ${item.tfVariables[0]} in your --terraform-dir fork)`
+          : `choose another --location (or change terraform variable ${item.tfVariables[0]})`;
     problems.push({
       text: `VM size ${item.vmSize} (${item.what}) is ${reason} in ${location}`,
       fix: `List what the region offers with \`az vm list-skus --location ${location} --resource-type virtualMachines -o table\` and ${how}.`,
     });
   }
-  // On a re-run after terraform apply, the AKS nodes and the agent VM already count as in use.
-  const built = new Set<PlannedCompute['role']>([...(aksExists ? (['aks-nodes'] as const) : []), ...(agentExists ? (['agent-vm'] as const) : [])]);
-  const usages: Record<QuotaPool, Record<string, Usage> | Error> = { compute, azureml: ml };
+  // On a re-run after terraform apply, the AKS nodes and the agent VM (or the pool) already count as in use.
+  const built = new Set<PlannedCompute['role']>([
+    ...(aksExists ? (['aks-nodes'] as const) : []),
+    ...(agentExists ? (['agent-vm'] as const) : []),
+    ...(poolExists ? (['managed-pool'] as const) : []),
+  ]);
+  const usages: Record<QuotaPool, Record<string, Usage> | Error> = { compute, azureml: ml, 'managed-devops-pools': mdp };
   const shown: string[] = [];
   for (const d of demand) {
     const uses = d.uses.filter((u) => !built.has(u.role));
@@ -433,14 +470,24 @@ async function checkQuota(
       continue;
     }
     const free = u.limit - u.current;
+    const freeText = Number.isFinite(free) ? free : 'unlimited';
     if (['cores', 'lowPriorityCores', 'Total Cluster Dedicated Regional vCPUs', 'Total Cluster LowPriority Regional vCPUs'].includes(d.key)) {
-      shown.push(`${d.pool === 'azureml' ? 'Azure ML ' : ''}${d.key.includes('LowPriority') || d.key === 'lowPriorityCores' ? 'low-priority ' : ''}vCPUs: ${needed} of ${Number.isFinite(free) ? free : 'unlimited'} free`);
+      shown.push(`${d.pool === 'azureml' ? 'Azure ML ' : ''}${d.key.includes('LowPriority') || d.key === 'lowPriorityCores' ? 'low-priority ' : ''}vCPUs: ${needed} of ${freeText} free`);
+    } else if (d.pool === 'managed-devops-pools') {
+      shown.push(`Managed DevOps Pools ${u.label}: ${needed} of ${freeText} free`);
     }
     if (needed > free) {
       const agent = uses.some((x) => x.role === 'agent-vm');
+      const pool = uses.find((x) => x.role === 'managed-pool');
+      const perMachine = pool ? needed / (ctx.answers.maybe('agents') ?? 1) : 0;
+      const smaller = agent
+        ? ` or a smaller ${howToSet('agentVmSize')}`
+        : pool && perMachine > 0 && free >= perMachine
+          ? `, or fewer machines at a time: --agents ${Math.floor(free / perMachine)} (env AZURE_MLOPS_AGENTS) fits`
+          : '';
       problems.push({
         text: `${u.label} (${POOL_NAME[d.pool]} quota) in ${location}: need ${needed}, only ${Math.max(0, free)} free (limit ${u.limit}, ${u.current} in use) for ${uses.map((x) => x.text).join('; ')}`,
-        fix: `Request a quota increase for ${location} (Azure portal → Quotas → ${d.pool === 'compute' ? 'Compute' : 'Azure Machine Learning'}: ${QUOTA_PORTAL}), or choose another --location${agent ? ` or a smaller ${howToSet('agentVmSize')}` : ''}.`,
+        fix: `Request a quota increase for ${location} (Azure portal → Quotas → ${PORTAL_QUOTA[d.pool]}: ${QUOTA_PORTAL}), or choose another --location${smaller}.`,
       });
     }
   }

@@ -22,6 +22,7 @@ describe('the bill of materials follows the terraform module', () => {
     expect(variable('aks_node_count')).toBe(SIZING_DEFAULTS.aksNodeCount);
     expect(variable('aks_node_vm_size')).toBe(SIZING_DEFAULTS.aksNodeVmSize);
     expect(variable('agent_vm_size')).toBe(SIZING_DEFAULTS.agentVmSize);
+    expect(variable('managed_pool_vm_size')).toBe(SIZING_DEFAULTS.managedPoolVmSize);
     expect(variable('training_vm_size')).toBe(SIZING_DEFAULTS.trainingVmSize);
     expect(variable('training_max_nodes')).toBe(SIZING_DEFAULTS.trainingMaxNodes);
     expect(variable('training_low_priority')).toBe(SIZING_DEFAULTS.trainingLowPriority);
@@ -54,6 +55,30 @@ describe('the bill of materials follows the terraform module', () => {
     expect(line('aks-os-disks')).toMatchObject({ sku: 'P10 LRS', quantity: 3, unit: 'month', meterName: 'P10 LRS Disk' });
     expect(line('agent-os-disk')).toMatchObject({ sku: 'E6 LRS', meterName: 'E6 LRS Disk' });
     expect(line('log-analytics').assumption).toMatch(/1 GB\/day/);
+  });
+});
+
+describe('with a Managed DevOps Pool (--agents-host managed-pool)', () => {
+  const mp = { agentsHost: 'managed-pool', agents: 3 };
+  const ids = (values: Record<string, unknown>) => costLines(answers(values)).map((l) => l.id);
+
+  it('no agent VM and no VM disk all month: the pool\'s machines priced per hour, none counted, said how it is billed', () => {
+    expect(ids(mp)).not.toContain('agent-vm');
+    expect(ids(mp)).not.toContain('agent-os-disk');
+    expect(ids({})).toEqual(expect.arrayContaining(['agent-vm', 'agent-os-disk']));
+    const pool = line('managed-pool', mp);
+    expect(pool).toMatchObject({ sku: SIZING_DEFAULTS.managedPoolVmSize, quantity: 0, unit: 'hour', query: { serviceName: 'Virtual Machines', armSkuName: 'Standard_D2ads_v5' } });
+    expect(pool.note).toContain('up to 3 at a time');
+    expect(pool.assumption).toMatch(/job hours/);
+    expect(pool.assumption).toMatch(/self-hosted parallel jobs .*3 at a time need 3/);
+    // The NAT gateway stays: the pool's subnet goes out through it too.
+    expect(ids(mp)).toContain('nat-gateway');
+  });
+
+  it('prices at 0 a month with the hourly price shown, not 730 h', () => {
+    const rows = (defaultCatalogue() as PriceRow[]).filter((r) => r.armSkuName === 'Standard_D2ads_v5' && r.armRegionName === 'westeurope');
+    const e = buildEstimate({ lines: [line('managed-pool', mp)], quotes: new Map([['managed-pool', { rows, region: 'westeurope', fetchedAt: '2026-12-01T00:00:00Z' }]]), currency: 'USD', region: 'westeurope', source: 'x' });
+    expect(e.items[0]).toMatchObject({ monthly: 0, unitPrice: 0.103, meter: 'D2ads v5', quantity: 0 });
   });
 });
 

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { StepError } from '../../src/engine/errors.js';
 import { runSteps } from '../../src/engine/runner.js';
-import { azurePreflightStep, createAzurePreflightStep, REQUIRED_PROVIDERS, runPreflightChecks } from '../../src/steps/azure-preflight.js';
+import { azurePreflightStep, createAzurePreflightStep, MANAGED_POOL_PROVIDERS, REQUIRED_PROVIDERS, requiredProviders, runPreflightChecks } from '../../src/steps/azure-preflight.js';
 import { CONTRIBUTOR, READER, USER_ACCESS_ADMINISTRATOR, defaultArmWorld } from '../fakes/arm/fake-arm.js';
 import { FAKE_TOKEN, ids, LOCATION, PREFIX, setup, SUB } from './helpers.js';
 
@@ -260,6 +260,78 @@ describe('azure preflight: vCPU quota', () => {
     arm.addResource(ids.agentVm, { type: 'Microsoft.Compute/virtualMachines' });
     const r = await azurePreflightStep.check(ctx);
     expect(r.status).toBe('ok');
+  });
+});
+
+describe('azure preflight: a Managed DevOps Pool (--agents-host managed-pool)', () => {
+  const MP = { agentsHost: 'managed-pool' };
+
+  it("counts the pool's machines at maximum concurrency in the Managed DevOps Pools quota, and no agent VM", async () => {
+    const { ctx, arm } = await setup({ flags: MP });
+    const r = await azurePreflightStep.check(ctx);
+    expect(r.status).toBe('ok');
+    // 3 x D4s_v5 (12) in the Compute quota: the agent VM's 2 vCPUs are gone
+    expect(r.summary).toContain('vCPUs: 12 of 96 free');
+    // --agents 4 x Standard_D2ads_v5 (2 vCPUs) = 8 in the pool service's own quota, per family
+    expect(r.summary).toContain('Managed DevOps Pools Standard DADSv5 Family vCPUs: 8 of 100 free');
+    expect(r.summary).toContain(`${REQUIRED_PROVIDERS.length + 2} resource providers registered`);
+    expect(arm.calls('GET', /\/providers\/Microsoft\.DevOpsInfrastructure\/locations\/westeurope\/usages$/)).toHaveLength(1);
+    expect(arm.calls('GET', /virtualMachines\/vm-mlops01-agents$/)).toEqual([]);
+  });
+
+  it("the service's default quota (5 vCPUs per family) is too little for 4 agents: missing, with the portal's Managed DevOps Pools quota and an --agents that fits", async () => {
+    const world = defaultArmWorld();
+    world.managedPoolUsages['*'] = [{ name: 'standardDADSv5Family', localizedName: 'Standard DADSv5 Family vCPUs', current: 0, limit: 5 }];
+    const { ctx } = await setup({ flags: MP, arm: { managedPoolUsages: world.managedPoolUsages } });
+    const r = await azurePreflightStep.check(ctx);
+    expect(r.status).toBe('missing');
+    expect(r.summary).toContain(`Standard DADSv5 Family vCPUs (Managed DevOps Pools quota) in ${LOCATION}: need 8, only 5 free (limit 5, 0 in use) for Managed DevOps Pool agents (maximum concurrency): 4 x Standard_D2ads_v5 = 8`);
+    expect(r.fix).toContain('Quotas → Managed DevOps Pools');
+    expect(r.fix).toContain('--agents 2 (env AZURE_MLOPS_AGENTS) fits');
+    const e = await planError(azurePreflightStep, ctx, r);
+    expect(e.message).toContain('need 8, only 5 free');
+  });
+
+  it('a re-run after terraform apply does not count the existing pool twice', async () => {
+    const world = defaultArmWorld();
+    world.managedPoolUsages['*'] = [{ name: 'standardDADSv5Family', localizedName: 'Standard DADSv5 Family vCPUs', current: 8, limit: 8 }];
+    const { ctx, arm } = await setup({ flags: MP, arm: { managedPoolUsages: world.managedPoolUsages } });
+    arm.addResource(`/subscriptions/${SUB}/resourceGroups/rg-${PREFIX}-devops/providers/Microsoft.DevOpsInfrastructure/pools/mdp-${PREFIX}`, { type: 'Microsoft.DevOpsInfrastructure/pools' });
+    expect((await azurePreflightStep.check(ctx)).status).toBe('ok');
+  });
+
+  it('registers Microsoft.DevOpsInfrastructure and Microsoft.DevCenter; their quota is read once registered', async () => {
+    const world = defaultArmWorld();
+    for (const ns of MANAGED_POOL_PROVIDERS) world.providers[ns] = 'NotRegistered';
+    const { ctx, arm } = await setup({ flags: MP, arm: { providers: world.providers } });
+    const r = await azurePreflightStep.check(ctx);
+    expect(r.summary).toContain('2 of 13 resource providers not registered: Microsoft.DevCenter, Microsoft.DevOpsInfrastructure');
+    expect(r.details?.join('\n')).toContain('Managed DevOps Pools quota is checked once its resource provider is registered');
+    expect((await azurePreflightStep.plan(ctx, r)).map((c) => c.commands?.[0])).toEqual([
+      'az provider register --namespace Microsoft.DevCenter',
+      'az provider register --namespace Microsoft.DevOpsInfrastructure',
+    ]);
+    const report = await runSteps([azurePreflightStep], ctx, 'apply');
+    expect(report.steps[0]?.outcome).toBe('done');
+    expect(arm.registered.sort()).toEqual(['Microsoft.DevCenter', 'Microsoft.DevOpsInfrastructure']);
+    expect(report.steps[0]?.check?.summary).toContain('Managed DevOps Pools Standard DADSv5 Family vCPUs: 8 of 100 free');
+  });
+
+  it('with the agent VM neither provider is asked about', async () => {
+    const world = defaultArmWorld();
+    for (const ns of MANAGED_POOL_PROVIDERS) world.providers[ns] = 'NotRegistered';
+    const { ctx, arm } = await setup({ arm: { providers: world.providers } });
+    expect((await azurePreflightStep.check(ctx)).status).toBe('ok');
+    expect(arm.requests.filter((q) => /DevOpsInfrastructure|DevCenter/.test(q.path))).toEqual([]);
+  });
+
+  it("the CLI's provider lists are the terraform module's (terraform/versions.tf local.resource_providers), for both hosts", () => {
+    const versions = readFileSync(new URL('../../terraform/versions.tf', import.meta.url), 'utf8');
+    const block = /resource_providers = concat\(\[([\s\S]*?)\], local\.managed_pool \? \[([^\]]*)\] : \[\]\)/.exec(versions);
+    expect(block, 'terraform/versions.tf: local.resource_providers = concat([...], local.managed_pool ? [...] : [])').not.toBeNull();
+    const names = (text: string) => [...text.matchAll(/"([\w.]+)"/g)].map((m) => m[1]!).sort();
+    expect([...requiredProviders('vm')].sort()).toEqual(names(block![1]!));
+    expect([...requiredProviders('managed-pool')].sort()).toEqual([...names(block![1]!), ...names(block![2]!)].sort());
   });
 });
 

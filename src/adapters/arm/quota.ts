@@ -52,12 +52,16 @@ const skuSchema = z
 
 /** api-version of the Azure ML usages call, made without a typed SDK method. */
 const ML_USAGES_API_VERSION = '2024-04-01';
+/** Microsoft.DevOpsInfrastructure's stable API (the one the terraform module's pool uses). */
+const MDP_USAGES_API_VERSION = '2025-01-21';
 
 /** What each call needs in Azure RBAC, named in 403 messages. */
 const ACTION = {
   computeUsages: 'Microsoft.Compute/locations/usages/read',
   skus: 'Microsoft.Compute/skus/read',
   mlUsages: 'Microsoft.MachineLearningServices/locations/usages/read',
+  // By ARM's {namespace}/{type}/read convention; Reader has it (*/read).
+  mdpUsages: 'Microsoft.DevOpsInfrastructure/locations/usages/read',
 } as const;
 
 export class ArmQuota {
@@ -96,6 +100,34 @@ export class ArmQuota {
           if (u.id && /\/workspaces?\//i.test(u.id)) continue;
           if (u.type && /\/workspaces?\//i.test(u.type)) continue;
           out[u.name.value] = { current: u.currentValue, limit: u.limit < 0 ? Number.POSITIVE_INFINITY : u.limit, label: u.name.localizedValue ?? u.name.value };
+        }
+        next = p.nextLink ?? undefined;
+      }
+      return out;
+    });
+  }
+
+  /**
+   * Managed DevOps Pools quota in a region (its own quota, apart from the Compute provider's): vCPUs
+   * per VM family, keyed by the usage name, which is the family's name as resource SKUs spell it
+   * (`standardDADSv5Family`…). Source: "Prerequisites for Managed DevOps Pools", Review Managed
+   * DevOps Pools quotas ("quotas are based on CPU cores per Azure VM SKU family"; five cores per
+   * family by default); REST `SubscriptionUsages_Usages`, GET
+   * /subscriptions/{s}/providers/Microsoft.DevOpsInfrastructure/locations/{l}/usages, answering
+   * `{value: [{name: {value, localizedValue}, currentValue, limit, unit, id}], nextLink}`
+   * (Azure/azure-rest-api-specs devopsinfrastructure/.../stable/2025-01-21, `PagedQuota`, `Quota`).
+   * Keys are lower-cased: the usage names are matched to SKU families without regard to case.
+   */
+  async managedPoolUsages(subscriptionId: string, location: string): Promise<Record<string, Usage>> {
+    const scope = `/subscriptions/${subscriptionId}`;
+    return this.arm.call(`reading the Managed DevOps Pools quota in ${location}`, ACTION.mdpUsages, scope, async () => {
+      const out: Record<string, Usage> = {};
+      let next: string | undefined = `${scope}/providers/Microsoft.DevOpsInfrastructure/locations/${encodeURIComponent(location)}/usages`;
+      for (let page = 0; next && page < 20; page++) {
+        const { body } = await this.arm.rawGet(next, MDP_USAGES_API_VERSION);
+        const p = parse(mlUsagePageSchema, body, 'Managed DevOps Pools usages');
+        for (const u of p.value) {
+          out[u.name.value.toLowerCase()] = { current: u.currentValue, limit: u.limit < 0 ? Number.POSITIVE_INFINITY : u.limit, label: u.name.localizedValue ?? u.name.value };
         }
         next = p.nextLink ?? undefined;
       }

@@ -68,6 +68,8 @@ export interface FakeArmWorld {
   computeUsages: Record<string, FakeUsage[]>;
   /** Azure ML usages per location (`*` = any location); `name` is the usage name value. */
   mlUsages: Record<string, (FakeUsage & { type?: string })[]>;
+  /** Managed DevOps Pools usages per location (`*` = any location): vCPUs per VM family. */
+  managedPoolUsages: Record<string, FakeUsage[]>;
   skus: FakeSku[];
   /** The signed-in identity's effective permissions (any scope). */
   permissions: { actions: string[]; notActions?: string[]; condition?: string }[];
@@ -124,6 +126,10 @@ export const ALL_PROVIDERS = [
   'Microsoft.OperationalInsights',
   'Microsoft.Storage',
   'Microsoft.Resources',
+  // A Managed DevOps Pool's (--agents-host managed-pool); registered here, as in a subscription
+  // that has used Managed DevOps Pools before (a test sets them NotRegistered to see them registered).
+  'Microsoft.DevCenter',
+  'Microsoft.DevOpsInfrastructure',
 ];
 
 export function defaultArmWorld(): FakeArmWorld {
@@ -151,7 +157,16 @@ export function defaultArmWorld(): FakeArmWorld {
         { name: 'Standard DSv2 Family Cluster LowPriority vCPUs', current: 0, limit: -1, type: 'Microsoft.MachineLearningServices/vmFamily/usages' },
       ],
     },
+    // Managed DevOps Pools quota, per VM family: the service grants 5 vCPUs per family by default
+    // ("Prerequisites for Managed DevOps Pools"); generous here like the others, a test lowers it.
+    managedPoolUsages: {
+      '*': [
+        { name: 'standardDADSv5Family', localizedName: 'Standard DADSv5 Family vCPUs', current: 0, limit: 100 },
+        { name: 'standardDSv5Family', localizedName: 'Standard DSv5 Family vCPUs', current: 0, limit: 5 },
+      ],
+    },
     skus: [
+      { name: 'Standard_D2ads_v5', family: 'standardDADSv5Family', vCPUs: 2 },
       { name: 'Standard_D2s_v5', family: 'standardDSv5Family', vCPUs: 2 },
       { name: 'Standard_D4s_v5', family: 'standardDSv5Family', vCPUs: 4 },
       { name: 'Standard_D8s_v5', family: 'standardDSv5Family', vCPUs: 8 },
@@ -580,6 +595,24 @@ export class FakeArm {
           });
           return { status: 200, body: { value } };
         },
+      },
+      {
+        // SubscriptionUsages_Usages (REST spec devopsinfrastructure 2025-01-21: PagedQuota of Quota
+        // {name: {value, localizedValue}, id, unit, currentValue, limit}).
+        method: 'GET',
+        re: new RegExp(`^${SUB}/providers/Microsoft\\.DevOpsInfrastructure/locations/([^/]+)/usages$`, 'i'),
+        handle: (m) => ({
+          status: 200,
+          body: {
+            value: this.usagesFor(w().managedPoolUsages ?? {}, m[2]!).map((u) => ({
+              id: `/subscriptions/${m[1]}/providers/Microsoft.DevOpsInfrastructure/locations/${m[2]}/usages/${u.name}`,
+              unit: 'Count',
+              currentValue: u.current,
+              limit: u.limit,
+              name: { value: u.name, localizedValue: u.localizedName ?? u.name },
+            })),
+          },
+        }),
       },
       // --- rights --------------------------------------------------------------------------------
       {

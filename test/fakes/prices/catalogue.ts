@@ -149,6 +149,8 @@ export function defaultCatalogue(): CatalogueItem[] {
   return [
     ...vmSize('Standard_D4s_v5', 'D4s v5', 'Dsv5', 0.23),
     ...vmSize('Standard_D2s_v5', 'D2s v5', 'Dsv5', 0.115),
+    // A Managed DevOps Pool's default machine size (--agents-host managed-pool).
+    ...vmSize('Standard_D2ads_v5', 'D2ads v5', 'Dadsv5', 0.103),
     ...vmSize('Standard_DS3_v2', 'DS3 v2', 'DSv2', 0.293),
     ...vmSize('Standard_D4s_v5', 'D4s v5', 'Dsv5', 0.25, 'northeurope'),
     ...vmSize('Standard_D2s_v5', 'D2s v5', 'Dsv5', 0.125, 'northeurope'),
