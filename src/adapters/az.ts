@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { ExternalError } from '../engine/errors.js';
-import { runAttached, type ProcessRunner, type RunOptions } from './process.js';
+import { formatCommand, runAttached, type ProcessRunner, type RunOptions } from './process.js';
 
 /**
  * The Azure CLI, run as few times as possible: every call is `-o json --only-show-errors`, parsed
@@ -200,11 +200,25 @@ export class AzAdapter {
     return apps.map((a) => ({ appId: a.appId, objectId: a.id ?? a.objectId ?? '' }));
   }
 
-  /** The service principal of an app, if any. */
-  async servicePrincipalOf(appId: string): Promise<{ objectId: string } | undefined> {
-    const sps = await this.json(['ad', 'sp', 'list', '--filter', `appId eq '${appId}'`], z.array(z.object({ id: z.string().optional(), objectId: z.string().optional() }).passthrough()));
+  /**
+   * The service principal of an app in this tenant, if any: Microsoft Graph's service principals
+   * filtered by `appId` (az passes --filter on as is: azure-cli role/custom.py `list_sps`), so a
+   * missing one is an empty list, not an error. Works for Microsoft's own applications too.
+   */
+  async servicePrincipalOf(appId: string): Promise<{ objectId: string; displayName?: string } | undefined> {
+    const sps = await this.json(AzAdapter.servicePrincipalQuery(appId), z.array(z.object({ id: z.string().optional(), objectId: z.string().optional(), displayName: z.string().optional() }).passthrough()));
     const sp = sps[0];
-    return sp ? { objectId: sp.id ?? sp.objectId ?? '' } : undefined;
+    return sp ? { objectId: sp.id ?? sp.objectId ?? '', ...(sp.displayName ? { displayName: sp.displayName } : {}) } : undefined;
+  }
+
+  /** The arguments of servicePrincipalOf (plans show the same command). */
+  static servicePrincipalQuery(appId: string): string[] {
+    return ['ad', 'sp', 'list', '--filter', `appId eq '${appId}'`];
+  }
+
+  /** The command line json() runs for `args`, for plans and messages. */
+  commandLine(args: readonly string[]): string {
+    return formatCommand(this.file, [...args, '-o', 'json', '--only-show-errors']);
   }
 
   /** Deletes an app registration; Microsoft Entra deletes its service principal with it. */

@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { readFile, rm } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
+import { AzAdapter } from '../adapters/az.js';
 import { errorDiagnostics, type TfEvent, type TfPlanJson } from '../adapters/terraform.js';
 import { exists, moduleHash, syncModule, writePrivate } from '../adapters/workdir.js';
 import { CancelledError, StepError } from '../engine/errors.js';
@@ -34,18 +35,59 @@ export function moduleSource(ctx: Pick<Context, 'run' | 'answers'>): string {
   return custom ? resolve(ctx.run.cwd, custom) : join(ctx.run.packageRoot, 'terraform');
 }
 
+// ---- the DevOpsInfrastructure service principal (--agents-host managed-pool) ----------------------
+
+/**
+ * Microsoft's DevOpsInfrastructure application: its service principal in the tenant places a Managed
+ * DevOps Pool's machines in the subnet, and the module grants it Reader and Network Contributor on
+ * the VNET (variable devops_infrastructure_principal_id; "Configure Managed DevOps Pools networking").
+ * No Microsoft Learn page states this application id; the Azure Verified Module's networking example
+ * (Azure/terraform-azurerm-avm-res-devopsinfrastructure-pool) and other public templates look it up by it
+ * (terraform/README.md). Looking it up by id rather than by display name avoids az's prefix filter.
+ */
+export const DEVOPS_INFRASTRUCTURE_APP_ID = '31687f79-5e43-4c1e-8c63-d9f4bff5cf8b';
+const MISSING_PRINCIPAL = '<object id of the DevOpsInfrastructure service principal: not in this tenant yet>';
+
+/** One lookup per run (per az adapter); a miss is not kept, so a later check looks again. */
+const principals = new WeakMap<object, Promise<string | undefined>>();
+
+export function devopsInfrastructurePrincipal(ctx: Pick<Context, 'az'>): Promise<string | undefined> {
+  let p = principals.get(ctx.az);
+  if (!p) {
+    p = ctx.az.servicePrincipalOf(DEVOPS_INFRASTRUCTURE_APP_ID).then((sp) => sp?.objectId || undefined);
+    principals.set(ctx.az, p);
+    p.then(
+      (id) => {
+        if (!id) principals.delete(ctx.az);
+      },
+      () => principals.delete(ctx.az),
+    );
+  }
+  return p;
+}
+
+const PRINCIPAL_FIX =
+  'Azure creates that service principal in the tenant when the subscription registers the resource provider: run `az provider register --namespace Microsoft.DevOpsInfrastructure` (azure-mlops init does it in its preflight; an Owner or Contributor of the subscription may), wait a minute, and run azure-mlops init again.';
+
 /** Subscription and pipeline identity from earlier steps; placeholders when they have not run (plans). */
-async function tfvars(ctx: Ctx): Promise<Record<string, string | number>> {
+export async function tfvars(ctx: Ctx): Promise<Record<string, string | number>> {
   const key = (await locatePublicKey(ctx)).key;
   const sub = ctx.state.stepData<{ subscriptionId: string }>('azure-login').subscriptionId;
+  const host = ctx.answers.get('agentsHost');
   return {
     prefix: ctx.answers.get('prefix'),
     location: ctx.answers.get('location'),
     subscription_id: sub ?? '<subscription id from azure-login>',
     devops_url: ctx.answers.get('org'),
-    devops_pool: ctx.answers.get('pool'),
+    agents_host: host,
     num_agents: ctx.answers.get('agents'),
-    agent_vm_size: ctx.answers.get('agentVmSize'),
+    // The agent VM's pool and size; a managed pool has its own (the service's pool, managed_pool_vm_size).
+    ...(host === 'managed-pool'
+      ? {
+          devops_project: ctx.answers.get('project'),
+          devops_infrastructure_principal_id: (await devopsInfrastructurePrincipal(ctx)) ?? MISSING_PRINCIPAL,
+        }
+      : { devops_pool: ctx.answers.get('pool'), agent_vm_size: ctx.answers.get('agentVmSize') }),
     ssh_public_key: key?.line ?? '<ssh public key>',
     // A service principal's object id (app registration); none: the module creates the managed identity.
     ...(identityKind(ctx) === 'app-registration' ? { pipeline_sp_object_id: pipelineIdentity(ctx).objectId ?? '<object id from service-principal>' } : {}),
@@ -203,11 +245,17 @@ export const terraformStep = defineStep<'terraform' | 'answers' | 'state' | 'ssh
     const dir = workdir(ctx);
     const vars = await tfvars(ctx);
     const t = ctx.terraform;
+    const managed = vars.agents_host === 'managed-pool';
     return [
       {
         action: 'run',
         what: `prepare ${dir}: copy of ${moduleSource(ctx)}, ${TFVARS_FILE} (mode 0600)`,
-        details: [...Object.entries(vars).map(([k, v]) => `${k} = ${k === 'ssh_public_key' ? `${String(v).slice(0, 24)}…` : JSON.stringify(v)}`), 'devops_pat: not given to terraform (it would be stored in its state); the agents step registers the agents'],
+        details: [
+          ...Object.entries(vars).map(([k, v]) => `${k} = ${k === 'ssh_public_key' ? `${String(v).slice(0, 24)}…` : JSON.stringify(v)}`),
+          ...(managed ? [`devops_infrastructure_principal_id: Microsoft's DevOpsInfrastructure service principal (app id ${DEVOPS_INFRASTRUCTURE_APP_ID}), looked up with the command below; terraform grants it Reader and Network Contributor on the VNET`] : []),
+          managed ? 'devops_pat: none (a Managed DevOps Pool registers its agents itself)' : 'devops_pat: not given to terraform (it would be stored in its state); the agents step registers the agents',
+        ],
+        ...(managed ? { commands: [ctx.az.commandLine(AzAdapter.servicePrincipalQuery(DEVOPS_INFRASTRUCTURE_APP_ID))] } : {}),
         confirm: false,
       },
       {
@@ -221,6 +269,13 @@ export const terraformStep = defineStep<'terraform' | 'answers' | 'state' | 'ssh
   async apply(ctx) {
     const dir = workdir(ctx);
     const vars = await tfvars(ctx);
+    if (vars.devops_infrastructure_principal_id === MISSING_PRINCIPAL) {
+      throw new StepError(
+        `Microsoft's DevOpsInfrastructure service principal (app id ${DEVOPS_INFRASTRUCTURE_APP_ID}) is not in your Microsoft Entra tenant: the Managed DevOps Pool needs it to join the VNET (\`${ctx.az.commandLine(AzAdapter.servicePrincipalQuery(DEVOPS_INFRASTRUCTURE_APP_ID))}\` found none).`,
+        PRINCIPAL_FIX,
+        'terraform',
+      );
+    }
     for (const [k, v] of Object.entries(vars)) if (String(v).startsWith('<')) throw new StepError(`terraform needs ${k}, which an earlier step did not provide`, 'Re-run `azure-mlops init`.', 'terraform');
     const env = providerEnv(vars);
     const synced = await syncModule(moduleSource(ctx), dir);
@@ -304,8 +359,10 @@ async function planDestroy(kit: TeardownKit): Promise<void> {
   if (summary) kit.extra.terraform = { destroy: [...summary.destroy, ...summary.replace] };
   const n = summary ? summary.destroy.length + summary.replace.length : 0;
   const base = rec ?? { kind: 'terraform-deployment', name: ctx.answers.get('prefix'), id: dir };
+  // A Managed DevOps Pool's Azure DevOps pool and queue go with the pool resource (its service removes them).
+  const managedPool = (ctx.state.data.outputs as Record<string, unknown>).agents_host === 'managed-pool';
   kit.del(base, {
-    reason: summary ? `terraform destroy of ${n} resource(s), the agent VM with them` : "terraform's state holds no resources",
+    reason: summary ? `terraform destroy of ${n} resource(s), ${managedPool ? 'the Managed DevOps Pool' : 'the agent VM'} with them` : "terraform's state holds no resources",
     records: rec ? [rec] : [],
     ...(summary ? { show: () => renderSummary(ctx, summary, { when: kit.opts.dryRun ? 'dry-run' : 'now', asks: !kit.opts.dryRun && !ctx.run.yes }) } : {}),
     run: async () => {
@@ -314,8 +371,9 @@ async function planDestroy(kit: TeardownKit): Promise<void> {
       return 'deleted';
     },
     after: () => ctx.state.setOutputs({}),
-    // The pipeline's managed identity (the default) is one of terraform's resources; the VM's agents went with the VM.
-    forget: ['terraform', 'agents', ...(ctx.answers.maybe('pipelineIdentity') === 'managed-identity' ? (['service-principal'] as const) : [])],
+    // The pipeline's managed identity (the default) is one of terraform's resources; the VM's agents went
+    // with the VM; a managed pool's Azure DevOps pool (the agent-pool step's data) with the pool.
+    forget: ['terraform', 'agents', ...(managedPool ? (['agent-pool'] as const) : []), ...(ctx.answers.maybe('pipelineIdentity') === 'managed-identity' ? (['service-principal'] as const) : [])],
   });
 }
 

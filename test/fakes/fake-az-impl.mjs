@@ -26,6 +26,13 @@ export function defaultWorld() {
     cloud: { name: 'AzureCloud', endpoints: { resourceManager: 'https://management.azure.com/', activeDirectory: 'https://login.microsoftonline.com' } },
     apps: [],
     servicePrincipals: [],
+    // Service principals of Microsoft's own multi-tenant applications in this tenant (their
+    // application objects live in Microsoft's tenant, so `ad app show/list` does not find them):
+    // DevOpsInfrastructure, which Managed DevOps Pools use to join their machines to a subnet (app id
+    // 31687f79-5e43-4c1e-8c63-d9f4bff5cf8b, as the Azure Verified Module and other public templates
+    // look it up; terraform/README.md). Present by default, as in a tenant where the
+    // Microsoft.DevOpsInfrastructure provider was registered; a scenario sets [] for one where it never was.
+    microsoftServicePrincipals: [{ id: 'd0e0f1a2-3b4c-4d5e-8f60-71829304a5b6', appId: '31687f79-5e43-4c1e-8c63-d9f4bff5cf8b', displayName: 'DevOpsInfrastructure', servicePrincipalType: 'Application' }],
     extensions: {},
     faults: [],
   };
@@ -197,7 +204,10 @@ const handlers = {
   },
   'ad sp list': (w, o) => {
     requireLogin(w);
-    let sps = w.servicePrincipals;
+    // azure-cli role/custom.py list_sps: --filter goes to Microsoft Graph's servicePrincipals
+    // $filter as given, and the answer is every service principal of the tenant that matches (a JSON
+    // list, [] when none: no error), Microsoft's own applications' ones included.
+    let sps = [...w.servicePrincipals, ...(w.microsoftServicePrincipals ?? [])];
     if (o['--display-name']) sps = sps.filter((s) => s.displayName === o['--display-name']);
     if (o['--filter']) {
       const m = /appId eq '([^']+)'/.exec(o['--filter']);
@@ -214,7 +224,7 @@ const handlers = {
   },
   'ad sp show': (w, o) => {
     requireLogin(w);
-    const s = w.servicePrincipals.find((x) => x.appId === o['--id'] || x.id === o['--id']);
+    const s = [...w.servicePrincipals, ...(w.microsoftServicePrincipals ?? [])].find((x) => x.appId === o['--id'] || x.id === o['--id']);
     if (!s) fail(`Resource '${o['--id']}' does not exist or one of its queried reference-property objects are not present.`, 3);
     return adShape(w, s);
   },
