@@ -28,7 +28,8 @@ export const EXAMPLES: Record<'azure-mlops' | 'init' | 'plan' | 'doctor' | 'dest
   init: [
     ['interactive: asks for every answer that is missing', 'azure-mlops init'],
     ['answers as flags (or env, --config, the state dir)', 'azure-mlops init --prefix mlops01 --location westeurope --project mlops'],
-    ['unattended (CI): no prompt, the PAT from its env var', 'AZURE_DEVOPS_EXT_PAT=... azure-mlops init --yes --prefix ... --org ...'],
+    ["unattended (CI): no prompt; Azure DevOps with your az login's Microsoft Entra token (no PAT)", 'azure-mlops init --yes --prefix ... --org ...'],
+    ['the agents on a Managed DevOps Pool instead of an agent VM', 'azure-mlops init --agents-host managed-pool'],
     ['then train the first model: queue a run and follow it', 'azure-mlops init --run'],
   ],
   plan: [

@@ -28,7 +28,8 @@ export async function runDestroy(opts: DestroyOptions, base: Base, signal: Abort
       await mkdir(logs, { recursive: true, mode: 0o700 });
       ctx.log.teeTo(join(logs, `destroy-${new Date().toISOString().replace(/[:.]/g, '-')}.log`));
     }
-    return await teardown(ctx, buildSteps(), {
+    // The agents host of the deployment (saved answers); the agents step's teardown stays reachable either way.
+    return await teardown(ctx, buildSteps({ agentsHost: ctx.answers.maybe('agentsHost'), forTeardown: true }), {
       dryRun: Boolean(opts.dryRun),
       deleteRepo: Boolean(opts.deleteRepo),
       deleteProject: Boolean(opts.deleteProject),

@@ -6,7 +6,8 @@ import { MANAGED_IDENTITY_API_VERSION } from '../adapters/arm/identity.js';
 import { LOGIN_FIX } from '../steps/azure-login.js';
 import { fromStep, type DoctorCheck } from '../engine/doctor.js';
 import type { CheckResult, Context } from '../engine/types.js';
-import { agentPoolStep } from '../steps/agent-pool.js';
+import { agentPoolStep, createAgentPoolStep } from '../steps/agent-pool.js';
+import { agentsHost, pipelinePool } from '../steps/deployment-values.js';
 import { agentsStep } from '../steps/agents.js';
 import { runPreflightChecks, type PreflightCheckId } from '../steps/azure-preflight.js';
 import { devopsProjectStep } from '../steps/devops-project.js';
@@ -56,6 +57,7 @@ function tool(name: 'az' | 'terraform' | 'git'): (ctx: Context) => Promise<Check
 
 export function doctorChecks(ctx: Context): DoctorCheck[] {
   const preflight = once(() => runPreflightChecks(ctx));
+  const managed = agentsHost(ctx) === 'managed-pool';
   const pre = (id: PreflightCheckId, title: string): DoctorCheck => ({
     id,
     group: 'azure',
@@ -189,8 +191,23 @@ export function doctorChecks(ctx: Context): DoctorCheck[] {
       },
     },
     { ...fromStep(devopsProjectStep, 'devops.project', 'devops', ['devops.org']) },
-    { ...fromStep(agentPoolStep, 'devops.pool', 'devops', ['devops.project']) },
-    { ...fromStep(agentsStep, 'devops.agents', 'devops', ['devops.pool', 'deployment.outputs']) },
+    // The agents' host: the agent VM's pool and agents, or the Managed DevOps Pool's pool (found once
+    // terraform has created the pool) and no agents to check (the service starts them per job).
+    ...(managed
+      ? [
+          { ...fromStep(createAgentPoolStep('managed-pool'), 'devops.pool', 'devops', ['devops.project', 'deployment.outputs']) },
+          {
+            id: 'devops.agents',
+            group: 'devops' as const,
+            title: agentsStep.title.replace('on the agent VM', 'of the Managed DevOps Pool'),
+            dependsOn: ['devops.pool'],
+            run: async (c: Context) => ({ status: 'ok' as const, summary: `managed by the Managed DevOps Pool ${pipelinePool(c)} (agents start on demand, one per job, at most ${c.answers.get('agents')} at a time)` }),
+          },
+        ]
+      : [
+          { ...fromStep(agentPoolStep, 'devops.pool', 'devops', ['devops.project']) },
+          { ...fromStep(agentsStep, 'devops.agents', 'devops', ['devops.pool', 'deployment.outputs']) },
+        ]),
     { ...fromStep(extensionStep, 'devops.extension', 'devops', ['devops.org']) },
     // Its federated credential is read from Azure (ARM, or Microsoft Graph for an app): it needs the sign-in too.
     { ...fromStep(serviceConnectionStep, 'devops.service-connection', 'devops', ['devops.project', 'deployment.outputs', 'azure.login']) },

@@ -55,7 +55,7 @@ export async function runInit(opts: InitOptions, base: Base, signal: AbortSignal
     if (mode === 'apply') ctx.log.info(''); // the dry run's last words have their own blank line
   };
   try {
-    const report = await runSteps(buildSteps({ pushTo: opts.pushTo, purgeDeleted: opts.purgeDeleted }), ctx, mode, { afterSurvey });
+    const report = await runSteps(buildSteps({ pushTo: opts.pushTo, purgeDeleted: opts.purgeDeleted, agentsHost: ctx.answers.get('agentsHost') }), ctx, mode, { afterSurvey });
     const withEstimate = estimate ? { ...report, estimate } : report;
     if (mode === 'dry-run') return withEstimate;
     let run: RunOutcome | undefined;

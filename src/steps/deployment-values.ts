@@ -1,4 +1,5 @@
 import { namesFor } from '../config/naming.js';
+import type { AgentsHost } from '../config/schema.js';
 import type { Context } from '../engine/types.js';
 
 /**
@@ -34,4 +35,25 @@ export function deploymentValues(ctx: Pick<Context, 'state' | 'answers'>): Deplo
     trainingCompute: str('training_compute_name', 'cpu-cluster'),
     applied: typeof o.workspace_name === 'string',
   };
+}
+
+/** Where the pipeline's agents run (--agents-host; deployments from before the option: the VM). */
+export function agentsHost(ctx: Pick<Context, 'answers'>): AgentsHost {
+  return ctx.answers.maybe('agentsHost') ?? 'vm';
+}
+
+/**
+ * The Azure DevOps agent pool the pipeline runs on (its queue, the variable group's POOL_NAME, the
+ * pushed azdo-variables.yml). The agent VM's: the --pool answer, which the agent-pool step creates.
+ * A Managed DevOps Pool's: the pool the service creates, named like the pool resource: terraform's
+ * `devops_pool` output once a managed pool is applied, before that the name the module gives it
+ * (namesFor().managedPool, which a test keeps equal to terraform/locals.tf), so the repository can be
+ * pushed while terraform applies.
+ */
+export function pipelinePool(ctx: Pick<Context, 'state' | 'answers'>): string {
+  if (agentsHost(ctx) !== 'managed-pool') return ctx.answers.get('pool');
+  const o = ctx.state.data.outputs as Record<string, unknown>;
+  // Outputs of an agent-VM apply (before a switch of host is applied) name the VM's pool.
+  if (o.agents_host === 'managed-pool' && typeof o.devops_pool === 'string' && o.devops_pool) return o.devops_pool;
+  return namesFor(ctx.answers.get('prefix')).managedPool;
 }

@@ -4,7 +4,7 @@ import { sshKeyStep } from './ssh-key.js';
 import { azureLoginStep } from './azure-login.js';
 import { servicePrincipalStep } from './service-principal.js';
 import { devopsProjectStep } from './devops-project.js';
-import { agentPoolStep } from './agent-pool.js';
+import { createAgentPoolStep } from './agent-pool.js';
 import { extensionStep } from './extension.js';
 import { terraformBackendStep } from './terraform-backend.js';
 import { terraformStep } from './terraform.js';
@@ -14,20 +14,37 @@ import { variableGroupStep } from './variable-group.js';
 import { createRepositoryStep } from './repository.js';
 import { pipelineStep } from './pipeline.js';
 import { createAzurePreflightStep } from './azure-preflight.js';
+import type { AgentsHost } from '../config/schema.js';
 
 export interface StepOptions {
   /** --push-to: push the pipeline and ML code to this new branch of a repository that has commits. */
   pushTo?: string | undefined;
   /** --purge-deleted: purge a soft-deleted key vault that holds kv-{prefix}. */
   purgeDeleted?: boolean | undefined;
+  /** --agents-host, from the resolved answers (default: the agent VM). */
+  agentsHost?: AgentsHost | undefined;
+  /**
+   * The list `destroy` plans with: the agents step stays in it whatever the host, so that agents an
+   * earlier agent-VM run registered are still deleted by their recorded ids after a switch to a
+   * managed pool (its teardown does nothing without records).
+   */
+  forTeardown?: boolean | undefined;
 }
 
 /**
  * The README's steps, in order (DESIGN.md section 1). Each step lists the steps it needs;
  * independent steps run concurrently: the Azure DevOps project, pool, extension and repository are
  * done while terraform applies.
+ *
+ * With a Managed DevOps Pool (--agents-host managed-pool) the service creates the Azure DevOps pool
+ * when terraform creates the pool resource, for the project of its organization profile: terraform
+ * then waits for the project, the agent-pool step comes after terraform and only finds the pool, and
+ * no agents step runs at all (the service registers its agents itself).
  */
 export function buildSteps(opts: StepOptions = {}): Step[] {
+  const managed = opts.agentsHost === 'managed-pool';
+  const agentPool = createAgentPoolStep(managed ? 'managed-pool' : 'vm');
+  const terraform = managed ? { ...terraformStep, dependsOn: [...terraformStep.dependsOn, 'devops-project' as const] } : terraformStep;
   return [
     toolsStep,
     sshKeyStep,
@@ -35,11 +52,12 @@ export function buildSteps(opts: StepOptions = {}): Step[] {
     servicePrincipalStep,
     createAzurePreflightStep({ purgeDeleted: Boolean(opts.purgeDeleted) }),
     devopsProjectStep,
-    agentPoolStep,
+    ...(managed ? [] : [agentPool]),
     extensionStep,
     terraformBackendStep,
-    terraformStep,
-    agentsStep,
+    terraform,
+    ...(managed ? [agentPool] : []),
+    ...(!managed || opts.forTeardown ? [agentsStep] : []),
     serviceConnectionStep,
     variableGroupStep,
     createRepositoryStep(opts.pushTo ? { pushTo: opts.pushTo } : {}),

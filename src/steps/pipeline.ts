@@ -7,6 +7,7 @@ import { defineStep, type CheckResult, type Context } from '../engine/types.js';
 import { PRE_EXISTING } from '../engine/teardown.js';
 import { formatDuration } from '../ui/prompts.js';
 import { credentialCreatedAt } from './service-connection.js';
+import { pipelinePool } from './deployment-values.js';
 
 /**
  * README: "create a new Build pipeline and point to devops_pipelines/azdo-ci-build-train.yml".
@@ -29,11 +30,11 @@ type ResourceType = 'queue' | 'endpoint' | 'variablegroup';
 /** The three resources the pipeline must be authorized for, with their ids. */
 async function resources(ctx: Ctx): Promise<Array<{ type: ResourceType; id: string; name: string }>> {
   const project = ctx.answers.get('project');
-  const queue = await ctx.devops.findQueue(project, ctx.answers.get('pool'));
+  const queue = await ctx.devops.findQueue(project, pipelinePool(ctx));
   const endpoint = await ctx.devops.findEndpoint(project, ctx.answers.get('serviceConnection'));
   const group = await ctx.devops.findVariableGroup(project, ctx.answers.get('variableGroup'));
   if (!queue || !endpoint || !group) {
-    const missing = [!queue && `queue ${ctx.answers.get('pool')}`, !endpoint && `service connection ${ctx.answers.get('serviceConnection')}`, !group && `variable group ${ctx.answers.get('variableGroup')}`].filter(Boolean);
+    const missing = [!queue && `queue ${pipelinePool(ctx)}`, !endpoint && `service connection ${ctx.answers.get('serviceConnection')}`, !group && `variable group ${ctx.answers.get('variableGroup')}`].filter(Boolean);
     throw new StepError(`the pipeline's resources are missing: ${missing.join(', ')}`, 'Re-run azure-mlops init.', 'pipeline');
   }
   return [
@@ -73,7 +74,7 @@ export const pipelineStep = defineStep<'devops' | 'answers' | 'state'>({
   async plan(ctx, found) {
     const changes = [] as Array<{ action: 'create' | 'update'; what: string }>;
     if (!/not authorized/.test(found.summary)) changes.push({ action: 'create', what: `YAML pipeline '${PIPELINE_NAME}' on ${ctx.answers.get('repo')}:${PIPELINE_YAML}` });
-    changes.push({ action: 'update', what: `authorize it for queue '${ctx.answers.get('pool')}', service connection '${ctx.answers.get('serviceConnection')}' and variable group '${ctx.answers.get('variableGroup')}'` });
+    changes.push({ action: 'update', what: `authorize it for queue '${pipelinePool(ctx)}', service connection '${ctx.answers.get('serviceConnection')}' and variable group '${ctx.answers.get('variableGroup')}'` });
     return changes;
   },
   async apply(ctx) {

@@ -3,6 +3,7 @@ import { StepError } from '../engine/errors.js';
 import { createTracked, recordFound } from '../engine/ownership.js';
 import { defineStep, type CheckResult, type Context } from '../engine/types.js';
 import { PRE_EXISTING } from '../engine/teardown.js';
+import { pipelinePool } from './deployment-values.js';
 
 /**
  * The code must be in a repository for the pipeline to run. Finds or creates the Azure Repos
@@ -37,6 +38,14 @@ async function differences(ctx: Ctx, repoId: string, branch: string, files: Repo
   return out.sort();
 }
 
+/**
+ * This version's files, with the pool the pipeline runs on written into azdo-variables.yml (the
+ * agent VM's, or the Managed DevOps Pool's, known from the prefix before terraform has run).
+ */
+function ourFiles(ctx: Ctx): Promise<RepoFile[]> {
+  return repositoryFiles(ctx.run.packageRoot, { pool: pipelinePool(ctx), auth: ctx.answers.get('auth') });
+}
+
 export function branchOf(ctx: Pick<Ctx, 'pushTo'>): string {
   return ctx.pushTo ?? DEFAULT_BRANCH;
 }
@@ -61,7 +70,7 @@ export function createRepositoryStep(opts: { pushTo?: string } = {}) {
           ? { status: 'missing', summary: `branch '${branch}' does not exist yet in '${name}'` }
           : { status: 'missing', summary: `repository '${name}' has commits but no '${branch}' branch`, fix: 'Pass --push-to <new branch> to push the pipeline there.' };
       }
-      const diff = await differences(ctx, repo.id, branch, await repositoryFiles(ctx.run.packageRoot, { pool: ctx.answers.get('pool'), auth: ctx.answers.get('auth') }));
+      const diff = await differences(ctx, repo.id, branch, await ourFiles(ctx));
       if (diff.length === 0) return { status: 'ok', summary: `'${name}' has the pipeline and ML code on '${branch}'`, record };
       const hasPipeline = !diff.some((d) => d.startsWith(`${PIPELINE_YAML} (absent)`));
       return {
@@ -75,7 +84,7 @@ export function createRepositoryStep(opts: { pushTo?: string } = {}) {
     async plan(c, found) {
       const ctx: Ctx = { ...c, pushTo: opts.pushTo };
       const name = ctx.answers.get('repo');
-      const files = await repositoryFiles(ctx.run.packageRoot, { pool: ctx.answers.get('pool'), auth: ctx.answers.get('auth') });
+      const files = await ourFiles(ctx);
       if (/has commits/.test(found.summary) && !opts.pushTo) {
         throw new StepError(`${found.summary}: the pipeline file ${PIPELINE_YAML} is not there, and a repository with commits is never overwritten.`, 'Pass --push-to <new branch> to push the pipeline and ML code to a new branch.', 'repository');
       }
@@ -97,7 +106,7 @@ export function createRepositoryStep(opts: { pushTo?: string } = {}) {
       const heads = await ctx.devops.refs(project, repo.id);
       const branch = branchOf(ctx);
       if (heads.some((h) => h.name === `refs/heads/${branch}`)) return; // never overwrite
-      const files = await repositoryFiles(ctx.run.packageRoot, { pool: ctx.answers.get('pool'), auth: ctx.answers.get('auth') });
+      const files = await ourFiles(ctx);
       const base = opts.pushTo ? heads.find((h) => h.name === `refs/heads/${DEFAULT_BRANCH}`)?.objectId : undefined;
       // On a new branch from main: add what main lacks, edit what differs, leave the rest.
       const change = new Map((base ? await differences(ctx, repo.id, DEFAULT_BRANCH, files) : []).map((d) => [d.split(' ')[0]!, d.endsWith('(absent)') ? 'add' : 'edit']));

@@ -2,7 +2,7 @@ import type { VariableGroup } from '../adapters/devops.js';
 import { StepError } from '../engine/errors.js';
 import { createTracked, recordFound } from '../engine/ownership.js';
 import { defineStep, type CheckResult, type Context } from '../engine/types.js';
-import { deploymentValues } from './deployment-values.js';
+import { deploymentValues, pipelinePool } from './deployment-values.js';
 import { PRE_EXISTING } from '../engine/teardown.js';
 
 /**
@@ -23,7 +23,8 @@ export function desiredVariables(ctx: Ctx): Record<string, string> {
     skipComponentGovernanceDetection: 'true',
     AKS_COMPUTE_NAME: v.aksCompute,
     TRAINING_COMPUTE_NAME: v.trainingCompute,
-    POOL_NAME: ctx.answers.get('pool'),
+    // The pool the pipeline runs on: the agent VM's, or the Managed DevOps Pool's (deployment-values.ts).
+    POOL_NAME: pipelinePool(ctx),
     ENDPOINT_NAME: `diabetes-${ctx.answers.get('prefix')}`,
   };
 }
