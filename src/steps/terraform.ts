@@ -246,16 +246,29 @@ export const terraformStep = defineStep<'terraform' | 'answers' | 'state' | 'ssh
     const vars = await tfvars(ctx);
     const t = ctx.terraform;
     const managed = vars.agents_host === 'managed-pool';
+    const principal = vars.devops_infrastructure_principal_id;
     return [
+      // The lookup this plan made (read-only, once per run), and what it found.
+      ...(managed
+        ? [
+            {
+              action: 'run' as const,
+              what:
+                principal === MISSING_PRINCIPAL
+                  ? `devops_infrastructure_principal_id: Microsoft's DevOpsInfrastructure service principal (app id ${DEVOPS_INFRASTRUCTURE_APP_ID}) is not in the tenant yet (Azure creates it when the subscription registers Microsoft.DevOpsInfrastructure); looked up again before terraform runs`
+                  : `devops_infrastructure_principal_id = ${String(principal)}: Microsoft's DevOpsInfrastructure service principal (app id ${DEVOPS_INFRASTRUCTURE_APP_ID}), which terraform grants Reader and Network Contributor on the VNET`,
+              commands: [ctx.az.commandLine(AzAdapter.servicePrincipalQuery(DEVOPS_INFRASTRUCTURE_APP_ID))],
+              confirm: false,
+            },
+          ]
+        : []),
       {
         action: 'run',
         what: `prepare ${dir}: copy of ${moduleSource(ctx)}, ${TFVARS_FILE} (mode 0600)`,
         details: [
           ...Object.entries(vars).map(([k, v]) => `${k} = ${k === 'ssh_public_key' ? `${String(v).slice(0, 24)}…` : JSON.stringify(v)}`),
-          ...(managed ? [`devops_infrastructure_principal_id: Microsoft's DevOpsInfrastructure service principal (app id ${DEVOPS_INFRASTRUCTURE_APP_ID}), looked up with the command below; terraform grants it Reader and Network Contributor on the VNET`] : []),
           managed ? 'devops_pat: none (a Managed DevOps Pool registers its agents itself)' : 'devops_pat: not given to terraform (it would be stored in its state); the agents step registers the agents',
         ],
-        ...(managed ? { commands: [ctx.az.commandLine(AzAdapter.servicePrincipalQuery(DEVOPS_INFRASTRUCTURE_APP_ID))] } : {}),
         confirm: false,
       },
       {

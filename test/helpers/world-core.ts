@@ -56,7 +56,8 @@ export interface World {
  * NODE_EXTRA_CA_CERTS for child processes), the fake Azure DevOps server, and the real terraform
  * behind the recording shim on the provider-free fixture module. Running the agents' register
  * script on the VM (an ARM run command) brings the agents online in the fake pool when — and only
- * when — the run command carried the right PAT.
+ * when — the run command carried the right PAT. Terraform's apply of a Managed DevOps Pool (the
+ * fixture's ARM PUT) makes its service create the Azure DevOps pool and queue; its destroy removes them.
  */
 export async function startWorld(
   opts: {
@@ -126,8 +127,31 @@ export async function startWorld(
     }
     return { exitCode: 0, output: `registered ${p.AZP_AGENTS} agents` };
   };
+  // The Managed DevOps Pools service (--agents-host managed-pool). Terraform's apply of the pool is an
+  // ARM PUT (the fixture module sends it to this fake ARM: FIXTURE_ARM_URL below); the service then
+  // "creates a corresponding agent pool in your Azure DevOps organization" with the account that
+  // created the pool ("Prerequisites for Managed DevOps Pools", Verify Azure DevOps permissions),
+  // named like the pool resource (DESIGN.md 2a), and adds it to the projects of the organization
+  // profile (to every project when none is named: "Configure security settings", Add pool to all
+  // projects); a project it cannot add it to fails the creation (same page). The pool resource's
+  // DELETE removes the Azure DevOps pool with its queues.
+  arm.onManagedPool = (event, poolId, body) => {
+    const name = poolId.split('/').pop()!;
+    if (event === 'delete') {
+      devops.removePool(name);
+      return undefined;
+    }
+    const org = (body.properties?.organizationProfile?.organizations ?? []).find((o) => o.url.replace(/\/+$/, '').toLowerCase() === devops.orgUrl.replace(/\/+$/, '').toLowerCase());
+    if (!org) return undefined; // another organization: not this fake's
+    const projects = org.projects?.length ? org.projects : devops.world.projects.filter((p) => p.state === 'wellFormed').map((p) => p.name);
+    const unknown = projects.filter((p) => !devops.world.findProject(p));
+    if (unknown.length) return { status: 400, code: 'BadRequest', message: `Could not add the pool to the Azure DevOps project(s) ${unknown.join(', ')} of ${org.url}: not found, or you lack the permission.` };
+    if (!devops.world.findPool(name)) devops.addPool(name);
+    for (const p of projects) devops.addQueue(p, name);
+    return undefined;
+  };
   const az = new FakeAz({ cloud: arm.cloud(opts.cloud), nextSecret: CLIENT_SECRET, ...opts.az });
-  const env = baseEnv(w.home, { ...az.env(), ...terraformShimEnv(w.root), NODE_EXTRA_CA_CERTS: testCert().certFile, AZURE_DEVOPS_EXT_PAT: PAT, AZURE_MLOPS_PRICES_URL: prices.url, ...opts.env });
+  const env = baseEnv(w.home, { ...az.env(), ...terraformShimEnv(w.root), NODE_EXTRA_CA_CERTS: testCert().certFile, FIXTURE_ARM_URL: arm.url, AZURE_DEVOPS_EXT_PAT: PAT, AZURE_MLOPS_PRICES_URL: prices.url, ...opts.env });
   env.PATH = `${TF_SHIM_BIN}:${env.PATH}`;
   const flags = { prefix: PREFIX, location: 'westeurope', org: devops.orgUrl, project: 'mlops', terraformDir: FIXTURE_MODULE };
   const args = ['--prefix', PREFIX, '--location', 'westeurope', '--org', devops.orgUrl, '--project', 'mlops', '--terraform-dir', FIXTURE_MODULE];

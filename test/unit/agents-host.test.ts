@@ -87,16 +87,22 @@ describe('terraform variables per agents host', () => {
 
   it('managed-pool: the plan shows the lookup (its command line) and the value', async () => {
     const { ctx } = await ctxFor({ agentsHost: 'managed-pool' });
-    const [prepare] = await terraformStep.plan(ctx, { status: 'missing', summary: '' });
+    const [lookup, prepare] = await terraformStep.plan(ctx, { status: 'missing', summary: '' });
+    expect(lookup!.what).toMatch(new RegExp(`^devops_infrastructure_principal_id = ${DEVOPS_INFRA_OBJECT_ID}: Microsoft's DevOpsInfrastructure service principal .*Reader and Network Contributor on the VNET`));
+    expect(lookup!.commands).toEqual([`az ad sp list --filter 'appId eq '\\''${DEVOPS_INFRASTRUCTURE_APP_ID}'\\''' -o json --only-show-errors`]);
     expect(prepare!.details).toContain(`devops_infrastructure_principal_id = "${DEVOPS_INFRA_OBJECT_ID}"`);
     expect(prepare!.details).toContain('devops_project = "mlops"');
-    expect(prepare!.commands).toEqual([`az ad sp list --filter 'appId eq '\\''${DEVOPS_INFRASTRUCTURE_APP_ID}'\\''' -o json --only-show-errors`]);
+    // The agent VM's plan has no such line.
+    const vm = await ctxFor();
+    expect((await terraformStep.plan(vm.ctx, { status: 'missing', summary: '' })).map((c) => c.what)).not.toContainEqual(expect.stringMatching(/DevOpsInfrastructure/));
   });
 
   it('managed-pool, no DevOpsInfrastructure service principal in the tenant: the plan says so, apply stops before terraform with the provider registration as the fix, and a later call looks again', async () => {
     const { ctx, lookups } = await ctxFor({ agentsHost: 'managed-pool' }, { microsoftServicePrincipals: [] });
     const vars = await tfvars(ctx);
     expect(String(vars.devops_infrastructure_principal_id)).toMatch(/^<object id of the DevOpsInfrastructure service principal/);
+    const [lookup] = await terraformStep.plan(ctx, { status: 'missing', summary: '' });
+    expect(lookup!.what).toMatch(/is not in the tenant yet \(Azure creates it when the subscription registers Microsoft\.DevOpsInfrastructure\)/);
     const e = await terraformStep.apply(ctx, []).then(
       () => undefined,
       (x: unknown) => x,
@@ -105,7 +111,7 @@ describe('terraform variables per agents host', () => {
     expect((e as StepError).message).toContain(`DevOpsInfrastructure service principal (app id ${DEVOPS_INFRASTRUCTURE_APP_ID}) is not in your Microsoft Entra tenant`);
     expect((e as StepError).fix).toContain('az provider register --namespace Microsoft.DevOpsInfrastructure');
     // A miss is not remembered: registering the provider in the same run (the preflight) is seen.
-    expect(lookups().length).toBe(2);
+    expect(lookups().length).toBe(3);
   });
 });
 

@@ -82,6 +82,15 @@ export interface FakeArmWorld {
   runCommands: Record<string, { body: Record<string, unknown>; exitCode: number; output: string }>;
 }
 
+/** The part of a Microsoft.DevOpsInfrastructure/pools body the fake reads (REST spec 2025-01-21, Pool). */
+export interface ManagedPoolBody {
+  location?: string;
+  properties?: {
+    maximumConcurrency?: number;
+    organizationProfile?: { kind?: string; organizations?: Array<{ url: string; projects?: string[]; parallelism?: number }> };
+  };
+}
+
 export interface ArmRequest {
   method: string;
   path: string;
@@ -282,6 +291,14 @@ export class FakeArm {
    * (e.g. agents appear in the pool). Default: succeed with no output.
    */
   onRunCommand: (vmId: string, body: { properties?: { parameters?: Array<{ name: string; value: string }>; protectedParameters?: Array<{ name: string; value: string }> } }) => { exitCode: number; output?: string } = () => ({ exitCode: 0 });
+
+  /**
+   * What the Managed DevOps Pools service does when a pool is created, updated or deleted through ARM
+   * (Microsoft.DevOpsInfrastructure/pools): tests wire it to the fake Azure DevOps server, where the
+   * service creates and removes the pool's Azure DevOps agent pool. An answer refuses the request
+   * (the service's validation failing, e.g. a project it cannot add the pool to). Default: nothing.
+   */
+  onManagedPool: (event: 'put' | 'delete', poolId: string, body: ManagedPoolBody) => { status: number; code: string; message: string } | undefined = () => undefined;
 
   /** The federated credentials under a managed identity, as ARM lists them. */
   ficsOf(identityId: string): Array<{ id: string; name: string; properties: { issuer: string; subject: string; audiences: string[] } }> {
@@ -699,6 +716,39 @@ export class FakeArm {
           delete w().resources[req.path.toLowerCase()];
           this.ficWritten.delete(req.path.toLowerCase());
           return { status: existed ? 200 : 204, body: undefined };
+        },
+      },
+      // --- Managed DevOps Pools (what terraform's azapi_resource sends; the test fixture sends the same) ---
+      {
+        // Pools_CreateOrUpdate (REST spec devopsinfrastructure 2025-01-21): 200 update, 201 create; the
+        // real one is a long-running operation (Azure-AsyncOperation), answered here as done at once.
+        method: 'PUT',
+        re: /^\/subscriptions\/[^/]+\/resourceGroups\/[^/]+\/providers\/Microsoft\.DevOpsInfrastructure\/pools\/([^/]+)$/i,
+        handle: (m, req) => {
+          const ns = 'Microsoft.DevOpsInfrastructure';
+          // Like ARM: a resource type of a provider that is not registered is refused.
+          if (w().providers[ns] !== 'Registered') return { status: 409, body: { error: { code: 'MissingSubscriptionRegistration', message: `The subscription is not registered to use namespace '${ns}'. See https://aka.ms/rps-not-found for how to register subscriptions.` } } };
+          if (!/^[a-zA-Z0-9][a-zA-Z0-9-.]{2,43}$/.test(m[1]!)) return { status: 400, body: { error: { code: 'InvalidResourceName', message: `The pool name '${m[1]}' is invalid.` } } };
+          const body = (req.body ?? {}) as ManagedPoolBody;
+          const org = body.properties?.organizationProfile;
+          if (org?.kind !== 'AzureDevOps' || !org.organizations?.length) return { status: 400, body: { error: { code: 'BadRequest', message: 'properties.organizationProfile must be of kind AzureDevOps with at least one organization.' } } };
+          const refused = this.onManagedPool('put', req.path, body);
+          if (refused) return { status: refused.status, body: { error: { code: refused.code, message: refused.message } } };
+          const existed = Boolean(w().resources[req.path.toLowerCase()]);
+          const resource = { id: req.path, name: m[1], type: 'Microsoft.DevOpsInfrastructure/pools', location: body.location, properties: { ...(body.properties ?? {}), provisioningState: 'Succeeded' } };
+          w().resources[req.path.toLowerCase()] = resource;
+          return { status: existed ? 200 : 201, body: resource };
+        },
+      },
+      {
+        method: 'DELETE',
+        re: /^\/subscriptions\/[^/]+\/resourceGroups\/[^/]+\/providers\/Microsoft\.DevOpsInfrastructure\/pools\/([^/]+)$/i,
+        handle: (_m, req) => {
+          const r = w().resources[req.path.toLowerCase()] as ManagedPoolBody | undefined;
+          if (!r) return { status: 204, body: undefined };
+          delete w().resources[req.path.toLowerCase()];
+          this.onManagedPool('delete', req.path, r);
+          return { status: 200, body: undefined };
         },
       },
       // --- any resource by id (getById) ----------------------------------------------------------

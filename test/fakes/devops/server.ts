@@ -213,6 +213,19 @@ export class FakeDevOps {
     return pool;
   }
 
+  /** Removes a pool with its agents and queues (as DELETE distributedtask/pools does), e.g. by another service. */
+  removePool(name: string): boolean {
+    const pool = this.world.findPool(name);
+    if (!pool) return false;
+    const w = this.world;
+    const queueIds = new Set(w.queues.filter((q) => q.poolId === pool.id).map((q) => String(q.id)));
+    w.pools = w.pools.filter((p) => p !== pool);
+    w.agents = w.agents.filter((a) => a.poolId !== pool.id);
+    w.queues = w.queues.filter((q) => q.poolId !== pool.id);
+    w.permissions = w.permissions.filter((p) => !(p.resourceType === 'queue' && queueIds.has(p.resourceId)));
+    return true;
+  }
+
   addAgent(pool: string, agent: { name: string; status: 'online' | 'offline'; enabled?: boolean }): Agent {
     return this.backend.newAgent(this.pool(pool), agent.name, agent.status, agent.enabled ?? true);
   }
