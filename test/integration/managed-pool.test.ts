@@ -127,6 +127,35 @@ describe('init --agents-host managed-pool (fake world)', () => {
     expect(JSON.parse(again.stdout).kept.map((k: { kind: string }) => k.kind)).not.toContain('agent-pool');
   });
 
+  it('switching an agent-VM deployment to managed-pool: terraform swaps the VM for the pool; destroy still deletes the VM run\'s agents (by id) and its pool', async () => {
+    const w = await world();
+    const env = noPat(w);
+    const vm = await runCli(['init', '--yes', ...w.args], { env, cwd: w.cwd });
+    expect(vm.code, vm.stderr.slice(-2000)).toBe(0);
+    const vmAgents = w.devops.world.agents.filter((a) => a.name.startsWith(`vm-${PREFIX}-agents`)).map((a) => a.id);
+    expect(vmAgents).toHaveLength(4);
+
+    const managed = await runCli(['init', '--yes', ...w.args, '--agents-host', 'managed-pool'], { env, cwd: w.cwd });
+    expect(managed.code, managed.stderr.slice(-3000)).toBe(0);
+    expect(tfState(w).resources.map((r) => r.name)).toContain('managed_pool');
+    expect(tfState(w).resources.map((r) => r.name)).not.toContain('agent_vm');
+    expect(w.devops.world.variableGroups[0]!.variables.POOL_NAME?.value).toBe(POOL);
+    // The repository already has this pipeline with pool001: never overwritten, said so.
+    expect(managed.stdout + managed.stderr).toMatch(/file\(s\) differ from this version of azure-mlops/);
+
+    const destroy = await runCli(['destroy', '--yes', '--json'], { env, cwd: w.cwd });
+    expect(destroy.code, destroy.stderr.slice(-2000)).toBe(0);
+    const report = JSON.parse(destroy.stdout);
+    const removed = report.removed.map((r: { kind: string; name: string }) => `${r.kind} ${r.name}`);
+    expect(removed).toEqual(expect.arrayContaining([`agent vm-${PREFIX}-agents-1`, 'agent-queue pool001', 'agent-pool pool001', `terraform-deployment ${PREFIX}`]));
+    expect(removed.indexOf('agent-pool pool001')).toBeLessThan(removed.indexOf(`terraform-deployment ${PREFIX}`));
+    expect(w.devops.world.agents).toEqual([]);
+    expect(w.devops.world.pools.map((p) => p.name)).not.toContain('pool001');
+    expect(w.devops.world.findPool(POOL)).toBeUndefined();
+    expect(report.kept.filter((k: { kind: string }) => k.kind === 'agent' || k.reason === 'destroy does not know this kind of object')).toEqual([]);
+    expect(tfState(w).resources).toEqual([]);
+  });
+
   it('the pool service cannot add the pool to the project: terraform apply fails with its message (the fixture sends the PUT)', async () => {
     const w = await world();
     // The world's stand-in refuses projects it does not know; make the project unknown to it.
