@@ -57,7 +57,9 @@ function tool(name: 'az' | 'terraform' | 'git'): (ctx: Context) => Promise<Check
 
 export function doctorChecks(ctx: Context): DoctorCheck[] {
   const preflight = once(() => runPreflightChecks(ctx));
-  const managed = agentsHost(ctx) === 'managed-pool';
+  // The agents' host decides two checks and what they need (read without touching anything else of
+  // the context, which the checks use only when they run).
+  const managed = Boolean(ctx.answers) && agentsHost(ctx) === 'managed-pool';
   const pre = (id: PreflightCheckId, title: string): DoctorCheck => ({
     id,
     group: 'azure',

@@ -152,7 +152,7 @@ describe('init --agents-host managed-pool (fake world)', () => {
     expect(w.devops.world.agents).toEqual([]);
     expect(w.devops.world.pools.map((p) => p.name)).not.toContain('pool001');
     expect(w.devops.world.findPool(POOL)).toBeUndefined();
-    expect(report.kept.filter((k: { kind: string }) => k.kind === 'agent' || k.reason === 'destroy does not know this kind of object')).toEqual([]);
+    expect(report.kept.filter((k: { kind: string; reason: string }) => k.kind === 'agent' || k.reason === 'destroy does not know this kind of object')).toEqual([]);
     expect(tfState(w).resources).toEqual([]);
   });
 
