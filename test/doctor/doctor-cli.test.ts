@@ -59,10 +59,11 @@ describe('azure-mlops doctor (the CLI process)', () => {
     expect(org).toMatchObject({ status: 'missing', fix: expect.stringContaining('Agent Pools') });
   });
 
-  it('no Azure DevOps credential: its checks are skipped naming AZURE_DEVOPS_EXT_PAT and --pat-stdin, ok is false, exit 3', async () => {
+  it('--devops-auth pat and no PAT: its Azure DevOps checks are skipped naming AZURE_DEVOPS_EXT_PAT and --pat-stdin, ok is false, exit 3', async () => {
     const env = { ...w.env };
     delete env.AZURE_DEVOPS_EXT_PAT;
-    const r = await runCli(['doctor', '--json'], { env, cwd: w.cwd });
+    // Without --devops-auth pat, no PAT means the az login's Microsoft Entra token (README: Doctor).
+    const r = await runCli(['doctor', '--json', '--devops-auth', 'pat'], { env, cwd: w.cwd });
     expect(r.code, r.stderr).toBe(3);
     const doc = JSON.parse(r.stdout);
     expect(new Ajv({ strict: false }).compile(readmeSchema())(doc)).toBe(true);
@@ -71,7 +72,7 @@ describe('azure-mlops doctor (the CLI process)', () => {
     expect(devops.map((c: { status: string }) => c.status)).toEqual(devops.map(() => 'skipped'));
     expect(devops[0]).toMatchObject({ id: 'devops.org', finding: expect.stringMatching(/AZURE_DEVOPS_EXT_PAT.*--pat-stdin/), fix: expect.stringContaining('_usersSettings/tokens') });
     // --only local does not need Azure DevOps: nothing unchecked, exit 0
-    const local = await runCli(['doctor', '--only', 'local'], { env, cwd: w.cwd });
+    const local = await runCli(['doctor', '--only', 'local', '--devops-auth', 'pat'], { env, cwd: w.cwd });
     expect(local.code, local.stdout).toBe(0);
   });
 });
