@@ -1,16 +1,18 @@
 import { createTracked, recordFound } from '../engine/ownership.js';
-import { defineStep } from '../engine/types.js';
+import { defineStep, type Context } from '../engine/types.js';
 import { PRE_EXISTING } from '../engine/teardown.js';
 
 /**
  * README: "In Azure DevOps, create an Agent Pool. Name the pool pool001."
  * The pool lives in the organization; the project reaches it through a queue of the same name.
  */
-export const agentPoolStep = defineStep<'devops' | 'answers' | 'state'>({
+type Ctx = Pick<Context, 'devops' | 'answers' | 'state'>;
+
+export const agentPoolStep = defineStep({
   id: 'agent-pool',
   title: 'Agent pool',
   dependsOn: ['devops-project'],
-  async check(ctx) {
+  async check(ctx: Ctx) {
     const name = ctx.answers.get('pool');
     const project = ctx.answers.get('project');
     const pool = await ctx.devops.findPool(name);

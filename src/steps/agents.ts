@@ -54,11 +54,11 @@ async function recordAgents(ctx: Ctx, poolId: number, before: ReadonlySet<string
   }
 }
 
-export const agentsStep = defineStep<'devops' | 'arm' | 'answers' | 'state' | 'secrets' | 'log' | 'ui' | 'signal' | 'run'>({
+export const agentsStep = defineStep({
   id: 'agents',
   title: 'Pipeline agents on the agent VM',
   dependsOn: ['terraform', 'agent-pool'],
-  async check(ctx): Promise<CheckResult> {
+  async check(ctx: Ctx): Promise<CheckResult> {
     const { t, pool, online, registered } = await ourAgents(ctx);
     if (!pool) return { status: 'missing', summary: `pool '${ctx.answers.get('pool')}' does not exist` };
     if (online.length >= t.count) return { status: 'ok', summary: `${online.length} of ${t.count} agents online in '${ctx.answers.get('pool')}' (${t.namePrefix}-1..${t.count})` };

@@ -35,7 +35,7 @@ function describe(acc: AzAccount): string {
   return `${acc.name} (${acc.id})${acc.user?.name ? ` as ${acc.user.name}` : ''}`;
 }
 
-export const azureLoginStep = defineStep<'az' | 'answers' | 'state' | 'ui' | 'log'>({
+export const azureLoginStep = defineStep({
   id: 'azure-login',
   title: 'Azure sign-in and subscription',
   dependsOn: ['tools'],
@@ -58,7 +58,7 @@ export const azureLoginStep = defineStep<'az' | 'answers' | 'state' | 'ui' | 'lo
     );
     ctx.answers.choose('subscription', chosen);
   },
-  async check(ctx): Promise<CheckResult> {
+  async check(ctx: Ctx): Promise<CheckResult> {
     const acc = await currentAccount(ctx);
     if (!acc) return { status: 'missing', summary: 'not signed in to Azure', fix: LOGIN_FIX };
     const want = wanted(ctx);

@@ -517,13 +517,13 @@ function combine(checks: readonly CheckOutcome[], subscriptionId: string, locati
 }
 
 export function createAzurePreflightStep(opts: PreflightOptions) {
-  return defineStep<'arm' | 'answers' | 'state' | 'log' | 'run' | 'ui'>({
+  return defineStep({
     // 'azure-preflight' belongs in the StepId union of src/engine/types.ts (the cast keeps this file
     // compiling whether or not the union has it yet).
     id: 'azure-preflight' as StepId,
     title: 'Azure preflight',
     dependsOn: ['azure-login'],
-    async check(ctx): Promise<CheckResult> {
+    async check(ctx: PreflightCtx): Promise<CheckResult> {
       const p = survey(ctx, opts);
       lastSurvey.set(ctx.arm, { opts, survey: p });
       p.catch(() => lastSurvey.delete(ctx.arm));

@@ -1,7 +1,7 @@
 import { PAT_SCOPES } from '../adapters/devops.js';
 import { PAT_ENV } from '../config/fields.js';
 import { createTracked, recordFound } from '../engine/ownership.js';
-import { defineStep } from '../engine/types.js';
+import { defineStep, type Context } from '../engine/types.js';
 import { PRE_EXISTING } from '../engine/teardown.js';
 
 /**
@@ -10,7 +10,9 @@ import { PRE_EXISTING } from '../engine/teardown.js';
  * the 203 + sign-in page case, stops the run before anything is created), then finds the project
  * by name or queues its creation and polls the operation to the end.
  */
-export const devopsProjectStep = defineStep<'devops' | 'answers' | 'state' | 'secrets' | 'log'>({
+type Ctx = Pick<Context, 'devops' | 'answers' | 'state' | 'secrets' | 'log'>;
+
+export const devopsProjectStep = defineStep({
   id: 'devops-project',
   title: 'Azure DevOps project',
   dependsOn: [],
@@ -25,7 +27,7 @@ export const devopsProjectStep = defineStep<'devops' | 'answers' | 'state' | 'se
     ctx.log.info(c.dim(`  It is used in memory only, never stored. Next time: ${PAT_ENV}=… or --pat-stdin.`));
     await ctx.secrets.pat(ctx.devops.orgUrl);
   },
-  async check(ctx) {
+  async check(ctx: Ctx) {
     const who = await ctx.devops.validate();
     const name = ctx.answers.get('project');
     const p = await ctx.devops.findProject(name);

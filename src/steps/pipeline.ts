@@ -54,11 +54,11 @@ async function unauthorized(ctx: Ctx, pipelineId: number) {
   return out;
 }
 
-export const pipelineStep = defineStep<'devops' | 'answers' | 'state'>({
+export const pipelineStep = defineStep({
   id: 'pipeline',
   title: 'Pipeline',
   dependsOn: ['repository', 'agent-pool', 'service-connection', 'variable-group'],
-  async check(ctx): Promise<CheckResult> {
+  async check(ctx: Ctx): Promise<CheckResult> {
     const project = ctx.answers.get('project');
     const p = await ctx.devops.findPipeline(project, PIPELINE_NAME);
     if (!p) return { status: 'missing', summary: `no pipeline '${PIPELINE_NAME}' in '${project}'` };

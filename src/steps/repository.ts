@@ -10,7 +10,9 @@ import { PRE_EXISTING } from '../engine/teardown.js';
  * first commit on `main` through the pushes API (no local git needed). A repository with commits is
  * never overwritten: differences are reported, and `--push-to <branch>` pushes to a new branch.
  */
-type Ctx = Pick<Context, 'devops' | 'answers' | 'state' | 'run' | 'log'> & { pushTo?: string | undefined };
+type StepCtx = Pick<Context, 'devops' | 'answers' | 'state' | 'run' | 'log'>;
+/** The step's context with its one option. */
+type Ctx = StepCtx & { pushTo?: string | undefined };
 
 export const DEFAULT_BRANCH = 'main';
 const ZERO = '0000000000000000000000000000000000000000';
@@ -42,11 +44,11 @@ export function branchOf(ctx: Pick<Ctx, 'pushTo'>): string {
 }
 
 export function createRepositoryStep(opts: { pushTo?: string } = {}) {
-  return defineStep<'devops' | 'answers' | 'state' | 'run' | 'log'>({
+  return defineStep({
     id: 'repository',
     title: 'Repository with the pipeline and ML code',
     dependsOn: ['devops-project'],
-    async check(c): Promise<CheckResult> {
+    async check(c: StepCtx): Promise<CheckResult> {
       const ctx: Ctx = { ...c, pushTo: opts.pushTo };
       const name = ctx.answers.get('repo');
       const project = ctx.answers.get('project');

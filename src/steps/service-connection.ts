@@ -181,11 +181,11 @@ function wif(e: Endpoint): { issuer?: string; subject?: string } {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-export const serviceConnectionStep = defineStep<'devops' | 'answers' | 'state' | 'az' | 'arm' | 'secrets' | 'log' | 'signal'>({
+export const serviceConnectionStep = defineStep({
   id: 'service-connection',
   title: 'Service connection to the ML workspace',
   dependsOn: ['devops-project', 'service-principal', 'terraform'],
-  async check(ctx): Promise<CheckResult> {
+  async check(ctx: Ctx): Promise<CheckResult> {
     const name = ctx.answers.get('serviceConnection');
     const project = ctx.answers.get('project');
     const existing = await ctx.devops.findEndpoint(project, name);

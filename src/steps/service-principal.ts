@@ -106,11 +106,11 @@ export async function ensureClientSecret(ctx: Pick<Context, 'az' | 'secrets' | '
   return out.password;
 }
 
-export const servicePrincipalStep = defineStep<'az' | 'answers' | 'state' | 'secrets' | 'log'>({
+export const servicePrincipalStep = defineStep({
   id: 'service-principal',
   title: 'Pipeline identity',
   dependsOn: ['azure-login'],
-  async check(ctx) {
+  async check(ctx: Ctx) {
     if (identityKind(ctx) === 'managed-identity') {
       // Nothing to create here: terraform creates the identity with its role (see the file comment).
       const n = namesFor(ctx.answers.get('prefix'));

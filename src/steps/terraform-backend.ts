@@ -64,11 +64,11 @@ function commands(ctx: Ctx, s: Awaited<ReturnType<typeof survey>>): Array<{ what
   return out;
 }
 
-export const terraformBackendStep = defineStep<'az' | 'answers' | 'state' | 'log'>({
+export const terraformBackendStep = defineStep({
   id: 'terraform-backend',
   title: 'Terraform state backend',
   dependsOn: ['azure-login', 'azure-preflight'],
-  async check(ctx) {
+  async check(ctx: Ctx) {
     if (ctx.answers.get('stateBackend') === 'local') return { status: 'ok', summary: 'local state in the state dir (--state-backend azurerm to share it)' };
     const s = await survey(ctx);
     const todo = commands(ctx, s);

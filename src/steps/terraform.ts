@@ -174,11 +174,11 @@ async function readOutputs(ctx: Ctx, cwd: string, env: Record<string, string>): 
   return ctx.terraform.outputs(cwd, env);
 }
 
-export const terraformStep = defineStep<'terraform' | 'answers' | 'state' | 'ssh' | 'log' | 'ui' | 'run' | 'signal' | 'az'>({
+export const terraformStep = defineStep({
   id: 'terraform',
   title: 'Azure infrastructure (terraform)',
   dependsOn: ['tools', 'ssh-key', 'azure-login', 'service-principal', 'azure-preflight', 'terraform-backend'],
-  async check(ctx): Promise<CheckResult> {
+  async check(ctx: Ctx): Promise<CheckResult> {
     const dir = workdir(ctx);
     const data = ctx.state.stepData<{ fingerprint: string; appliedAt: string }>('terraform');
     const local = ctx.answers.get('stateBackend') === 'local';

@@ -51,11 +51,11 @@ function body(ctx: Ctx, projectId: string, existing?: VariableGroup): Record<str
   };
 }
 
-export const variableGroupStep = defineStep<'devops' | 'answers' | 'state'>({
+export const variableGroupStep = defineStep({
   id: 'variable-group',
   title: 'Variable group',
   dependsOn: ['devops-project', 'terraform'],
-  async check(ctx): Promise<CheckResult> {
+  async check(ctx: Ctx): Promise<CheckResult> {
     const name = ctx.answers.get('variableGroup');
     const g = await ctx.devops.findVariableGroup(ctx.answers.get('project'), name);
     if (!g) return { status: 'missing', summary: `no variable group '${name}'` };
