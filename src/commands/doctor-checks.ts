@@ -13,7 +13,7 @@ import { devopsProjectStep } from '../steps/devops-project.js';
 import { extensionStep } from '../steps/extension.js';
 import { MODEL_NOT_BETTER_TAG, NOT_BETTER_FINDING, pipelineStep, PIPELINE_NAME } from '../steps/pipeline.js';
 import { serviceConnectionStep } from '../steps/service-connection.js';
-import { identityKind, pipelineIdentity, servicePrincipalStep } from '../steps/service-principal.js';
+import { ambiguous, identityKind, pipelineIdentity, servicePrincipalStep } from '../steps/service-principal.js';
 import { locatePublicKey } from '../steps/ssh-key.js';
 import { terraformStep, workdir } from '../steps/terraform.js';
 import { variableGroupStep } from '../steps/variable-group.js';
@@ -148,7 +148,7 @@ export function doctorChecks(ctx: Context): DoctorCheck[] {
             : existing;
         }
         // Not created yet: it can be reused by name, or created if the directory lets you register apps.
-        if (existing.status === 'ok' || /are named/.test(existing.summary)) return existing;
+        if (existing.status === 'ok' || ambiguous(existing.facts)) return existing;
         const canCreate = await c.az.canRegisterApps();
         return canCreate.allowed
           ? { status: 'ok', summary: `not created yet; you may register applications (${canCreate.why})` }

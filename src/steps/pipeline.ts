@@ -54,25 +54,34 @@ async function unauthorized(ctx: Ctx, pipelineId: number) {
   return out;
 }
 
+/** What check() found, for plan(). */
+export interface PipelineFacts {
+  /** The pipeline, when it exists. */
+  existing?: { id: number };
+  /** The resources it may not use yet (none when it does not exist). */
+  unauthorized: string[];
+}
+
 export const pipelineStep = defineStep({
   id: 'pipeline',
   title: 'Pipeline',
   dependsOn: ['repository', 'agent-pool', 'service-connection', 'variable-group'],
-  async check(ctx: Ctx): Promise<CheckResult> {
+  async check(ctx: Ctx): Promise<CheckResult<PipelineFacts>> {
     const project = ctx.answers.get('project');
     const p = await ctx.devops.findPipeline(project, PIPELINE_NAME);
-    if (!p) return { status: 'missing', summary: `no pipeline '${PIPELINE_NAME}' in '${project}'` };
+    if (!p) return { status: 'missing', summary: `no pipeline '${PIPELINE_NAME}' in '${project}'`, facts: { unauthorized: [] } };
     const cfg = await ctx.devops.pipelineConfigPath(project, p.id);
     if (cfg.path && cfg.path.replace(/^\/?/, '/') !== PIPELINE_YAML) {
-      return { status: 'warning', summary: `pipeline '${PIPELINE_NAME}' exists but runs ${cfg.path}`, fix: `Point it at ${PIPELINE_YAML}, or delete it and re-run azure-mlops init.` };
+      return { status: 'warning', summary: `pipeline '${PIPELINE_NAME}' exists but runs ${cfg.path}`, fix: `Point it at ${PIPELINE_YAML}, or delete it and re-run azure-mlops init.`, facts: { existing: { id: p.id }, unauthorized: [] } };
     }
     const todo = await unauthorized(ctx, p.id);
-    if (todo.length) return { status: 'missing', summary: `pipeline '${PIPELINE_NAME}' is not authorized for ${todo.map((t) => t.name).join(', ')}` };
-    return { status: 'ok', summary: `'${PIPELINE_NAME}' (id ${p.id}) on ${PIPELINE_YAML}, authorized for its queue, connection and group`, record: { pipelineId: p.id } };
+    const facts = { existing: { id: p.id }, unauthorized: todo.map((t) => t.name) };
+    if (todo.length) return { status: 'missing', summary: `pipeline '${PIPELINE_NAME}' is not authorized for ${todo.map((t) => t.name).join(', ')}`, facts };
+    return { status: 'ok', summary: `'${PIPELINE_NAME}' (id ${p.id}) on ${PIPELINE_YAML}, authorized for its queue, connection and group`, record: { pipelineId: p.id }, facts };
   },
   async plan(ctx, found) {
     const changes = [] as Array<{ action: 'create' | 'update'; what: string }>;
-    if (!/not authorized/.test(found.summary)) changes.push({ action: 'create', what: `YAML pipeline '${PIPELINE_NAME}' on ${ctx.answers.get('repo')}:${PIPELINE_YAML}` });
+    if (!found.facts?.existing) changes.push({ action: 'create', what: `YAML pipeline '${PIPELINE_NAME}' on ${ctx.answers.get('repo')}:${PIPELINE_YAML}` });
     changes.push({ action: 'update', what: `authorize it for queue '${ctx.answers.get('pool')}', service connection '${ctx.answers.get('serviceConnection')}' and variable group '${ctx.answers.get('variableGroup')}'` });
     return changes;
   },

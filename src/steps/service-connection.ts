@@ -181,33 +181,42 @@ function wif(e: Endpoint): { issuer?: string; subject?: string } {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+/** What check() found, for plan(). */
+export interface ServiceConnectionFacts {
+  /** The connection named --service-connection in the project, when there is one. */
+  existing?: { id: string };
+  /** Its fields that differ from the wanted ones (none when it matches or does not exist). */
+  drift: string[];
+}
+
 export const serviceConnectionStep = defineStep({
   id: 'service-connection',
   title: 'Service connection to the ML workspace',
   dependsOn: ['devops-project', 'service-principal', 'terraform'],
-  async check(ctx: Ctx): Promise<CheckResult> {
+  async check(ctx: Ctx): Promise<CheckResult<ServiceConnectionFacts>> {
     const name = ctx.answers.get('serviceConnection');
     const project = ctx.answers.get('project');
     const existing = await ctx.devops.findEndpoint(project, name);
-    if (!existing) return { status: 'missing', summary: `no service connection '${name}' in '${project}'` };
+    if (!existing) return { status: 'missing', summary: `no service connection '${name}' in '${project}'`, facts: { drift: [] } };
     const drift = endpointDrift(existing, desiredEndpoint(ctx, await devopsCloud(ctx)));
-    if (drift.length) return { status: 'missing', summary: `'${name}' points elsewhere: ${drift.join(', ')}` };
+    const facts = { existing: { id: existing.id }, drift };
+    if (drift.length) return { status: 'missing', summary: `'${name}' points elsewhere: ${drift.join(', ')}`, facts };
     if (ctx.answers.get('auth') === 'federated') {
       const { issuer, subject } = wif(existing);
       const home = ficHome(ctx, pipelineIdentity(ctx));
-      if (!issuer || !subject || !home) return { status: 'missing', summary: `'${name}' has no workload identity issuer/subject yet` };
+      if (!issuer || !subject || !home) return { status: 'missing', summary: `'${name}' has no workload identity issuer/subject yet`, facts };
       const fics = await home.list();
-      if (fics === null) return { status: 'missing', summary: `the pipeline's ${home.what} does not exist`, fix: 'Run azure-mlops init: terraform recreates it, then this step adds its federated credential.' };
-      if (!fics.some((f) => f.subject === subject && f.issuer === issuer)) return { status: 'missing', summary: `the ${home.what} has no federated credential for ${subject}` };
+      if (fics === null) return { status: 'missing', summary: `the pipeline's ${home.what} does not exist`, fix: 'Run azure-mlops init: terraform recreates it, then this step adds its federated credential.', facts };
+      if (!fics.some((f) => f.subject === subject && f.issuer === issuer)) return { status: 'missing', summary: `the ${home.what} has no federated credential for ${subject}`, facts };
     }
-    if (existing.isReady === false) return { status: 'missing', summary: `'${name}' is not ready yet` };
-    return { status: 'ok', summary: `'${name}' → ${deploymentValues(ctx).workspace} (${existing.authorization?.scheme})`, record: { endpointId: existing.id } };
+    if (existing.isReady === false) return { status: 'missing', summary: `'${name}' is not ready yet`, facts };
+    return { status: 'ok', summary: `'${name}' → ${deploymentValues(ctx).workspace} (${existing.authorization?.scheme})`, record: { endpointId: existing.id }, facts };
   },
   async plan(ctx, found) {
     const want = desiredEndpoint(ctx, await devopsCloud(ctx)) as { authorization: { scheme: string }; data: Record<string, string> };
     const name = ctx.answers.get('serviceConnection');
     const details = [`scheme ${want.authorization.scheme}, scope AzureMLWorkspace`, ...Object.entries(want.data).filter(([k]) => /Name|Id|Location|environment/.test(k)).map(([k, v]) => `${k} = ${v}`)];
-    const changes = [{ action: /points elsewhere/.test(found.summary) ? ('update' as const) : ('create' as const), what: `service connection '${name}' (type azurerm)`, details }];
+    const changes = [{ action: found.facts?.drift.length ? ('update' as const) : ('create' as const), what: `service connection '${name}' (type azurerm)`, details }];
     if (ctx.answers.get('auth') === 'federated') {
       const identity = pipelineIdentity(ctx);
       const home = ficHome(ctx, identity);

@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { formatCommand } from '../adapters/process.js';
 import { StepError } from '../engine/errors.js';
 import { createTracked, recordFound } from '../engine/ownership.js';
-import { defineStep, type Change, type Context } from '../engine/types.js';
+import { defineStep, type Change, type CheckResult, type Context } from '../engine/types.js';
 import { namesFor } from '../config/naming.js';
 import { PRE_EXISTING } from '../engine/teardown.js';
 
@@ -70,6 +70,11 @@ async function tenantOf(ctx: Ctx): Promise<string> {
   return ctx.state.stepData<{ tenantId: string }>('azure-login').tenantId ?? (await ctx.az.account()).tenantId;
 }
 
+/** Several app registrations answer to the name: which one is ours cannot be told. */
+export function ambiguous(facts: ServicePrincipalFacts | undefined): boolean {
+  return (facts?.apps.length ?? 0) > 1;
+}
+
 export function identityKind(ctx: Pick<Context, 'answers'>): PipelineIdentityKind {
   return ctx.answers.get('pipelineIdentity');
 }
@@ -106,11 +111,20 @@ export async function ensureClientSecret(ctx: Pick<Context, 'az' | 'secrets' | '
   return out.password;
 }
 
+/** What check() found, for plan() (and doctor). */
+export interface ServicePrincipalFacts {
+  /**
+   * The app registrations az lists under --sp-name (app-registration only). More than one: which
+   * is ours cannot be told, and nothing proceeds.
+   */
+  apps: Array<{ appId: string }>;
+}
+
 export const servicePrincipalStep = defineStep({
   id: 'service-principal',
   title: 'Pipeline identity',
   dependsOn: ['azure-login'],
-  async check(ctx: Ctx) {
+  async check(ctx: Ctx): Promise<CheckResult<ServicePrincipalFacts>> {
     if (identityKind(ctx) === 'managed-identity') {
       // Nothing to create here: terraform creates the identity with its role (see the file comment).
       const n = namesFor(ctx.answers.get('prefix'));
@@ -123,30 +137,34 @@ export const servicePrincipalStep = defineStep({
     }
     const name = ctx.answers.get('spName');
     const apps = await findApps(ctx, name);
+    const facts = { apps: apps.map((a) => ({ appId: a.appId })) };
     if (apps.length > 1) {
       return {
         status: 'missing',
         summary: `${apps.length} app registrations are named '${name}' (${apps.map((a) => a.appId).join(', ')})`,
         fix: `Delete the extra ones (az ad app delete --id <appId>) or choose another name with --sp-name (env AZURE_MLOPS_SP_NAME).`,
+        facts,
       };
     }
     const app = apps[0];
-    if (!app) return { status: 'missing', summary: `no app registration named '${name}'` };
+    if (!app) return { status: 'missing', summary: `no app registration named '${name}'`, facts };
     const sp = await findSp(ctx, app.appId);
-    if (!sp) return { status: 'missing', summary: `app '${name}' (${app.appId}) has no service principal` };
+    if (!sp) return { status: 'missing', summary: `app '${name}' (${app.appId}) has no service principal`, facts };
     const tenantId = await tenantOf(ctx);
     return {
       status: 'ok',
       summary: `${name} (app ${app.appId}, object ${sp.objectId})`,
       record: { kind: 'app-registration', appId: app.appId, appObjectId: app.objectId, objectId: sp.objectId, tenantId, displayName: name },
+      facts,
     };
   },
   async plan(ctx, found) {
     // The managed identity is terraform's (its check is ok at once); nothing is planned here for it.
     if (identityKind(ctx) === 'managed-identity') return [];
     const name = ctx.answers.get('spName');
-    if (/app registrations are named/.test(found.summary)) throw new StepError(found.summary, found.fix, 'service-principal');
-    const apps = found.status === 'skipped' ? [] : await findApps(ctx, name).catch(() => []);
+    if (ambiguous(found.facts)) throw new StepError(found.summary, found.fix, 'service-principal');
+    // Not checked (it waits for the sign-in): nothing known yet, so the plan shows both creates.
+    const apps = found.facts?.apps ?? [];
     const changes: Change[] = [];
     if (!apps[0]) changes.push({ action: 'create', what: `app registration '${name}' (no role assignment)`, commands: [formatCommand('az', ['ad', 'app', 'create', '--display-name', name])] });
     changes.push({ action: 'create', what: `its service principal`, commands: [formatCommand('az', ['ad', 'sp', 'create', '--id', apps[0]?.appId ?? '<appId>'])] });

@@ -51,21 +51,30 @@ function body(ctx: Ctx, projectId: string, existing?: VariableGroup): Record<str
   };
 }
 
+/** What check() found, for plan(). */
+export interface VariableGroupFacts {
+  /** The group named --variable-group in the project, when there is one. */
+  existing?: { id: number };
+  /** Our variables it lacks or holds with another value (none when it matches or does not exist). */
+  drift: string[];
+}
+
 export const variableGroupStep = defineStep({
   id: 'variable-group',
   title: 'Variable group',
   dependsOn: ['devops-project', 'terraform'],
-  async check(ctx: Ctx): Promise<CheckResult> {
+  async check(ctx: Ctx): Promise<CheckResult<VariableGroupFacts>> {
     const name = ctx.answers.get('variableGroup');
     const g = await ctx.devops.findVariableGroup(ctx.answers.get('project'), name);
-    if (!g) return { status: 'missing', summary: `no variable group '${name}'` };
+    if (!g) return { status: 'missing', summary: `no variable group '${name}'`, facts: { drift: [] } };
     const drift = variableDrift(g, desiredVariables(ctx));
-    if (drift.length) return { status: 'missing', summary: `'${name}' differs: ${drift.join(', ')}` };
-    return { status: 'ok', summary: `'${name}' (${Object.keys(desiredVariables(ctx)).length} variables as wanted)`, record: { groupId: g.id } };
+    const facts = { existing: { id: g.id }, drift };
+    if (drift.length) return { status: 'missing', summary: `'${name}' differs: ${drift.join(', ')}`, facts };
+    return { status: 'ok', summary: `'${name}' (${Object.keys(desiredVariables(ctx)).length} variables as wanted)`, record: { groupId: g.id }, facts };
   },
   async plan(ctx, found) {
     const want = desiredVariables(ctx);
-    return [{ action: /differs/.test(found.summary) ? 'update' : 'create', what: `variable group '${ctx.answers.get('variableGroup')}'`, details: Object.entries(want).map(([k, v]) => `${k} = ${v}`) }];
+    return [{ action: found.facts?.drift.length ? 'update' : 'create', what: `variable group '${ctx.answers.get('variableGroup')}'`, details: Object.entries(want).map(([k, v]) => `${k} = ${v}`) }];
   },
   async apply(ctx) {
     if (!deploymentValues(ctx).applied) throw new StepError('terraform outputs are missing from the state', 'Re-run azure-mlops init (the terraform step records them).', 'variable-group');
