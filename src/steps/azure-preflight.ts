@@ -60,7 +60,7 @@ export interface PreflightCheck {
 }
 
 /** Something wrong, why, and its fix; `change` when the step can fix it itself. */
-interface Problem {
+export interface Problem {
   text: string;
   fix: string;
   change?: Change;
@@ -478,10 +478,12 @@ async function checkRights(subscriptionId: string, permissions: () => Promise<Pe
 // ---- public API ------------------------------------------------------------------------------
 
 /**
- * The latest survey per adapter (one adapter per run) and options: check() fills it, plan() of the
- * same run reuses it instead of asking ARM again; apply() drops it.
+ * What check() found, for plan(): every problem of the survey, each with its fix and, when the
+ * step can fix it itself, its change. plan() reads them instead of asking ARM again.
  */
-const lastSurvey = new WeakMap<ArmAdapter, { opts: PreflightOptions; survey: Promise<Survey> }>();
+export interface PreflightFacts {
+  problems: Problem[];
+}
 
 /** Every preflight check, one entry each, for doctor. */
 export async function runPreflightChecks(ctx: PreflightCtx, opts: PreflightOptions = { purgeDeleted: false }): Promise<PreflightCheck[]> {
@@ -489,10 +491,11 @@ export async function runPreflightChecks(ctx: PreflightCtx, opts: PreflightOptio
   return s.checks.map(({ problems: _problems, ...c }) => c);
 }
 
-function combine(checks: readonly CheckOutcome[], subscriptionId: string, location: string): CheckResult {
+function combine(checks: readonly CheckOutcome[], subscriptionId: string, location: string): CheckResult<PreflightFacts> {
   const failed = checks.filter((c) => c.status !== 'ok');
   const status: CheckStatus = checks.some((c) => c.status === 'missing') ? 'missing' : failed.length ? 'warning' : 'ok';
-  if (status === 'ok') return { status, summary: checks.map((c) => c.summary).join(', '), record: { subscriptionId, location } };
+  const facts = { problems: checks.flatMap((c) => c.problems) };
+  if (status === 'ok') return { status, summary: checks.map((c) => c.summary).join(', '), record: { subscriptionId, location }, facts };
   const details: string[] = [];
   for (const c of failed) {
     details.push(`${c.title}: ${c.summary}`);
@@ -513,6 +516,7 @@ function combine(checks: readonly CheckOutcome[], subscriptionId: string, locati
     ...(fix ? { fix } : {}),
     details,
     ...(status === 'warning' ? { record: { subscriptionId, location } } : {}),
+    facts,
   };
 }
 
@@ -523,18 +527,13 @@ export function createAzurePreflightStep(opts: PreflightOptions) {
     id: 'azure-preflight' as StepId,
     title: 'Azure preflight',
     dependsOn: ['azure-login'],
-    async check(ctx: PreflightCtx): Promise<CheckResult> {
-      const p = survey(ctx, opts);
-      lastSurvey.set(ctx.arm, { opts, survey: p });
-      p.catch(() => lastSurvey.delete(ctx.arm));
-      const s = await p;
+    async check(ctx: PreflightCtx): Promise<CheckResult<PreflightFacts>> {
+      const s = await survey(ctx, opts);
       return combine(s.checks, s.subscriptionId, ctx.answers.get('location'));
     },
-    async plan(ctx) {
-      const memo = lastSurvey.get(ctx.arm);
-      lastSurvey.delete(ctx.arm);
-      const s = await (memo?.opts.purgeDeleted === opts.purgeDeleted ? memo.survey : survey(ctx, opts));
-      const problems = s.checks.flatMap((c) => c.problems);
+    async plan(ctx, found) {
+      // Not checked yet (it waited for the sign-in): survey now.
+      const problems = found.facts?.problems ?? (await survey(ctx, opts)).checks.flatMap((c) => c.problems);
       const blockers = problems.filter((p) => !p.change);
       if (blockers.length) {
         const lines = blockers.map((p) => `  - ${p.text}\n    fix: ${p.fix}`);
@@ -547,7 +546,6 @@ export function createAzurePreflightStep(opts: PreflightOptions) {
       return problems.map((p) => p.change!);
     },
     async apply(ctx, changes) {
-      lastSurvey.delete(ctx.arm);
       const subscriptionId = await subscriptionOf(ctx);
       await Promise.all(
         changes.map(async (ch) => {

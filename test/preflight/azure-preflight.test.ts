@@ -176,10 +176,12 @@ describe('azure preflight: soft-deleted key vault', () => {
 
   it('a vault deleted in another region of the subscription is found through the list of deleted vaults', async () => {
     const { ctx } = await setup({ arm: { deletedVaults: [{ ...deleted, location: 'northeurope' }] } });
-    const r = await azurePreflightStep.check(ctx);
+    // check and plan of the same step (its facts are those of a survey with its options), as a run does.
+    const step = createAzurePreflightStep({ purgeDeleted: true });
+    const r = await step.check(ctx);
     expect(r.status).toBe('missing');
     expect(r.summary).toContain('deleted 2026-09-01 in northeurope');
-    const changes = await createAzurePreflightStep({ purgeDeleted: true }).plan(ctx, r);
+    const changes = await step.plan(ctx, r);
     expect(changes[0]?.commands).toEqual([`az keyvault purge --name kv-${PREFIX} --location northeurope`]);
   });
 

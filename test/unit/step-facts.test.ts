@@ -5,6 +5,7 @@ import { StepError } from '../../src/engine/errors.js';
 import type { StateStore } from '../../src/engine/state.js';
 import type { CheckResult, Context } from '../../src/engine/types.js';
 import type { Answers } from '../../src/config/schema.js';
+import { azurePreflightStep, type PreflightFacts } from '../../src/steps/azure-preflight.js';
 import { pipelineStep } from '../../src/steps/pipeline.js';
 import { createRepositoryStep } from '../../src/steps/repository.js';
 import { serviceConnectionStep } from '../../src/steps/service-connection.js';
@@ -123,5 +124,19 @@ describe('pipeline identity (app registration): plan from the facts', () => {
     for (const r of [found<ServicePrincipalFacts>('missing', { apps: [] }), found<ServicePrincipalFacts>('skipped')]) {
       expect((await servicePrincipalStep.plan(ctx(), r)).map((c) => c.commands?.[0])).toEqual(['az ad app create --display-name azure-mlops-mlops01-pipeline', "az ad sp create --id '<appId>'"]);
     }
+  });
+});
+
+describe('Azure preflight: plan from the facts (no second survey)', () => {
+  const register = { action: 'run' as const, what: 'register resource provider Microsoft.Storage', commands: ['az provider register --namespace Microsoft.Storage'], record: { namespace: 'Microsoft.Storage' } };
+
+  it('what the step can fix becomes the plan, without asking Azure again', async () => {
+    const changes = await azurePreflightStep.plan(literalContext(), found<PreflightFacts>('missing', { problems: [{ text: 'Microsoft.Storage is NotRegistered', fix: 'init registers it', change: register }] }));
+    expect(changes).toEqual([register]);
+  });
+
+  it('a problem only a person can fix stops the plan with its fix', async () => {
+    const facts = { problems: [{ text: 'the storage account name stmlops01 is taken', fix: 'Choose another --prefix.' }, { text: 'Microsoft.Storage is NotRegistered', fix: 'init registers it', change: register }] };
+    await expect(azurePreflightStep.plan(literalContext(), found<PreflightFacts>('missing', facts))).rejects.toMatchObject({ message: expect.stringContaining('stmlops01 is taken'), fix: 'Choose another --prefix.' });
   });
 });
