@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -107,6 +108,7 @@ export function createBase(opts: GlobalOptions, io: Io = defaultIo()): Base {
     homeDir: io.env.HOME || homedir(),
     packageRoot: packageRoot(),
     toolVersion: TOOL_VERSION,
+    runId: randomUUID(),
   };
   const proc = new ProcessRunner(log, redactor, io.env);
   return { log, ui, redactor, run, io, proc, terraform: new TerraformAdapter(proc, log, redactor) };

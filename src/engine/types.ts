@@ -106,6 +106,11 @@ export interface RunFlags {
   /** Root of the installed package (terraform/, devops_pipelines/, templates/ live here). */
   packageRoot: string;
   toolVersion: string;
+  /**
+   * This process's run, unique per run: a step may trust what an apply of this same run recorded
+   * (terraform's re-check right after its apply) instead of asking again.
+   */
+  runId: string;
 }
 
 /** Everything a step may use. Steps declare the subset they need with Pick<Context, ...>. */

@@ -79,9 +79,6 @@ export function backendConfig(ctx: Ctx, vars: Record<string, unknown>): string[]
 const PLAN_ARGS = ['plan', '-input=false', `-out=${PLAN_FILE}`, '-detailed-exitcode', '-json'];
 const APPLY_ARGS = ['apply', '-input=false', '-json', PLAN_FILE];
 
-/** Runs applied in this process: apply's own success is the re-check (no second full plan). */
-const appliedIn = new WeakSet<object>();
-
 export interface PlanSummary {
   add: string[];
   change: string[];
@@ -180,7 +177,7 @@ export const terraformStep = defineStep({
   dependsOn: ['tools', 'ssh-key', 'azure-login', 'service-principal', 'azure-preflight', 'terraform-backend'],
   async check(ctx: Ctx): Promise<CheckResult> {
     const dir = workdir(ctx);
-    const data = ctx.state.stepData<{ fingerprint: string; appliedAt: string }>('terraform');
+    const data = ctx.state.stepData<{ fingerprint: string; appliedAt: string; runId: string }>('terraform');
     const local = ctx.answers.get('stateBackend') === 'local';
     if (!data.appliedAt || (local && !(await exists(join(dir, 'terraform.tfstate'))))) {
       return { status: 'missing', summary: 'not applied yet' };
@@ -189,7 +186,8 @@ export const terraformStep = defineStep({
     if ((await fingerprint(ctx, vars)) !== data.fingerprint) {
       return { status: 'missing', summary: 'the module or its variables changed since the last apply' };
     }
-    if (appliedIn.has(ctx.state)) return { status: 'ok', summary: `applied; ${Object.keys(ctx.state.data.outputs).length} outputs recorded` };
+    // Applied by this very run (the re-check right after apply): apply's own success is the check, no second full plan.
+    if (data.runId === ctx.run.runId) return { status: 'ok', summary: `applied; ${Object.keys(ctx.state.data.outputs).length} outputs recorded` };
     // Read-only drift check: no saved plan, no lock taken.
     const r = await ctx.terraform.stream(['plan', '-input=false', '-detailed-exitcode', '-lock=false', '-json'], { cwd: dir, env: providerEnv(vars), signal: ctx.signal });
     if (r.exitCode === 0) return { status: 'ok', summary: `applied ${data.appliedAt.slice(0, 16).replace('T', ' ')}; terraform plan shows no changes` };
@@ -263,8 +261,7 @@ export const terraformStep = defineStep({
     const outputs = await readOutputs(ctx, dir, env);
     await ctx.state.setOutputs(outputs);
     await ctx.state.recordResource({ kind: 'terraform-deployment', name: ctx.answers.get('prefix'), id: dir, createdByUs: true, step: 'terraform', meta: { backend: ctx.answers.get('stateBackend') } });
-    await ctx.state.setStepData('terraform', { fingerprint: await fingerprint(ctx, vars), appliedAt: new Date().toISOString(), workdir: dir });
-    appliedIn.add(ctx.state);
+    await ctx.state.setStepData('terraform', { fingerprint: await fingerprint(ctx, vars), appliedAt: new Date().toISOString(), workdir: dir, runId: ctx.run.runId });
   },
   teardown: {
     owns: { 'terraform-deployment': 'terraform deployment' },
