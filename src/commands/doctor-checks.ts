@@ -1,7 +1,8 @@
 import { PAT_SCOPES, patFix } from '../adapters/devops.js';
 import { PAT_ENV } from '../config/fields.js';
 import { toolSpecs } from '../adapters/tools.js';
-import { AzError, compareVersions } from '../adapters/az.js';
+import { compareVersions } from '../adapters/az.js';
+import { signedOut } from '../adapters/arm/client.js';
 import { MANAGED_IDENTITY_API_VERSION } from '../adapters/arm/identity.js';
 import { LOGIN_FIX } from '../steps/azure-login.js';
 import { fromStep, type DoctorCheck } from '../engine/doctor.js';
@@ -108,10 +109,7 @@ export function doctorChecks(ctx: Context): DoctorCheck[] {
           subId ??= (await c.az.account()).id;
           sub = await c.arm.resources.subscription(subId);
         } catch (e) {
-          const text = e instanceof Error ? e.message : String(e);
-          if ((e instanceof AzError && e.kind === 'not-logged-in') || /az login|AzureCliCredential|Please run/i.test(text)) {
-            return { status: 'missing', summary: 'not signed in to Azure', fix: LOGIN_FIX };
-          }
+          if (signedOut(e)) return { status: 'missing', summary: 'not signed in to Azure', fix: LOGIN_FIX };
           throw e;
         }
         if (!sub) return { status: 'missing', summary: `subscription ${subId} is not visible to your az login`, fix: 'Run `az login` with an account that can see it, or pass --subscription.' };
