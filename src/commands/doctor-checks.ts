@@ -4,7 +4,7 @@ import { toolSpecs } from '../adapters/tools.js';
 import { compareVersions } from '../adapters/az.js';
 import { signedOut } from '../adapters/arm/client.js';
 import { MANAGED_IDENTITY_API_VERSION } from '../adapters/arm/identity.js';
-import { LOGIN_FIX } from '../steps/azure-login.js';
+import { LOGIN_FIX, loginOf } from '../steps/azure-login.js';
 import { fromStep, type DoctorCheck } from '../engine/doctor.js';
 import type { CheckResult, Context } from '../engine/types.js';
 import { agentPoolStep } from '../steps/agent-pool.js';
@@ -14,9 +14,9 @@ import { devopsProjectStep } from '../steps/devops-project.js';
 import { extensionStep } from '../steps/extension.js';
 import { MODEL_NOT_BETTER_TAG, NOT_BETTER_FINDING, pipelineStep, PIPELINE_NAME } from '../steps/pipeline.js';
 import { serviceConnectionStep } from '../steps/service-connection.js';
-import { ambiguous, identityKind, pipelineIdentity, servicePrincipalStep } from '../steps/service-principal.js';
+import { ambiguous, identityKind, pipelineIdentity, recordedIdentity, servicePrincipalStep } from '../steps/service-principal.js';
 import { locatePublicKey } from '../steps/ssh-key.js';
-import { terraformStep, workdir } from '../steps/terraform.js';
+import { lastApply, terraformStep, workdir } from '../steps/terraform.js';
 import { variableGroupStep } from '../steps/variable-group.js';
 import { exists } from '../adapters/workdir.js';
 import { join } from 'node:path';
@@ -102,7 +102,7 @@ export function doctorChecks(ctx: Context): DoctorCheck[] {
       title: 'Azure sign-in and subscription',
       dependsOn: ['local.az'],
       run: async (c) => {
-        const pinned = c.state.stepData<{ subscriptionId: string }>('azure-login').subscriptionId;
+        const pinned = loginOf(c).subscriptionId;
         let subId = c.answers.maybe('subscription') ?? pinned;
         let sub: Awaited<ReturnType<typeof c.arm.resources.subscription>>;
         try {
@@ -138,7 +138,7 @@ export function doctorChecks(ctx: Context): DoctorCheck[] {
             ? { status: 'ok', summary: `managed identity ${name} (client ${id.appId ?? '?'})` }
             : { status: 'missing', summary: `managed identity ${name} not found in Azure`, fix: 'Run `azure-mlops init`: terraform recreates it with its role, and the service-connection step adds its federated credential again.' };
         }
-        const recorded = c.state.stepData<{ appId: string; objectId: string }>('service-principal');
+        const recorded = recordedIdentity(c);
         const existing = await servicePrincipalStep.check(c);
         if (recorded.objectId) {
           return existing.status === 'missing' && !existing.fix
@@ -219,7 +219,7 @@ export function doctorChecks(ctx: Context): DoctorCheck[] {
       title: 'Terraform state',
       dependsOn: [],
       run: async (c) => {
-        const applied = c.state.stepData<{ appliedAt: string }>('terraform').appliedAt;
+        const applied = lastApply(c).appliedAt;
         if (!applied) return { status: 'missing', summary: 'terraform has not been applied from this state dir', fix: 'Run azure-mlops init.' };
         const local = c.answers.get('stateBackend') === 'local';
         if (local && !(await exists(join(workdir(c), 'terraform.tfstate')))) return { status: 'missing', summary: `no terraform.tfstate in ${workdir(c)}`, fix: 'Run azure-mlops init (it resumes).' };

@@ -5,10 +5,11 @@ import { runSteps, type RunReport } from '../engine/runner.js';
 import { ensureStateDir } from '../engine/state.js';
 import type { AnswerKey } from '../config/fields.js';
 import { buildSteps } from '../steps/index.js';
-import { runAndFollow, type RunOutcome } from '../steps/pipeline.js';
+import { pipelineIdOf, runAndFollow, type RunOutcome } from '../steps/pipeline.js';
 import { StepError } from '../engine/errors.js';
 import type { Context } from '../engine/types.js';
 import { namesFor } from '../config/naming.js';
+import { loginOf } from '../steps/azure-login.js';
 import { deploymentValues } from '../steps/deployment-values.js';
 import { renderSummary, summaryLinks, type InitSummary } from '../ui/summary.js';
 import { estimateCost } from '../engine/estimate.js';
@@ -91,10 +92,10 @@ async function buildSummary(ctx: Context, report: RunReport, run: RunOutcome | u
     links: summaryLinks({
       org: ctx.answers.get('org'),
       project: ctx.answers.get('project'),
-      pipelineId: ctx.state.stepData<{ pipelineId: number }>('pipeline').pipelineId,
+      pipelineId: pipelineIdOf(ctx),
       runUrl: run?.url,
       cloud,
-      subscriptionId: v.applied || ctx.state.stepData<{ subscriptionId: string }>('azure-login').subscriptionId ? v.subscriptionId : undefined,
+      subscriptionId: v.applied || loginOf(ctx).subscriptionId ? v.subscriptionId : undefined,
       tenantId: v.tenantId.startsWith('<') ? undefined : v.tenantId,
       resourceGroups: v.applied ? [v.resourceGroup, str('devops_resource_group_name') ?? names.devopsResourceGroup] : [],
       workspace: v.applied ? { resourceGroup: v.resourceGroup, name: v.workspace } : undefined,

@@ -4,6 +4,7 @@ import { StepError } from '../engine/errors.js';
 import { recordFound } from '../engine/ownership.js';
 import { PRE_EXISTING } from '../engine/teardown.js';
 import { defineStep, type CheckResult, type Context } from '../engine/types.js';
+import { loginOf } from './azure-login.js';
 
 /**
  * The seed's terraform registered the agents with the PAT inside the VM's bootstrap — which puts
@@ -22,7 +23,7 @@ function target(ctx: Ctx) {
   const o = ctx.state.data.outputs as Record<string, unknown>;
   const prefix = ctx.answers.get('prefix');
   const vmName = `vm-${prefix}-agents`;
-  const sub = ctx.state.stepData<{ subscriptionId: string }>('azure-login').subscriptionId ?? '<subscription>';
+  const sub = loginOf(ctx).subscriptionId ?? '<subscription>';
   return {
     vmId: typeof o.agent_vm_id === 'string' ? o.agent_vm_id : `/subscriptions/${sub}/resourceGroups/${namesFor(prefix).devopsResourceGroup}/providers/Microsoft.Compute/virtualMachines/${vmName}`,
     script: typeof o.agent_register_script === 'string' ? o.agent_register_script : DEFAULT_SCRIPT,

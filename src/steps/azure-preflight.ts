@@ -10,6 +10,7 @@ import { namesFor } from '../config/naming.js';
 import { plannedCompute, type PlannedCompute, type QuotaPool } from '../config/sizing.js';
 import { StepError } from '../engine/errors.js';
 import { defineStep, type Change, type CheckResult, type CheckStatus, type Context, type StepId } from '../engine/types.js';
+import { subscriptionOf } from './azure-login.js';
 
 /**
  * Azure preflight, before terraform plan (and part of `doctor`): everything terraform would trip
@@ -22,7 +23,7 @@ import { defineStep, type Change, type CheckResult, type CheckStatus, type Conte
  * Problems the step cannot fix stop the run in plan(), before anything is created.
  */
 
-export type PreflightCtx = Pick<Context, 'arm' | 'answers' | 'state' | 'log' | 'run' | 'ui'>;
+export type PreflightCtx = Pick<Context, 'arm' | 'az' | 'answers' | 'state' | 'log' | 'run' | 'ui'>;
 
 export interface PreflightOptions {
   /** Purge a soft-deleted key vault that holds the vault name (the --purge-deleted flag). */
@@ -85,11 +86,6 @@ const PREFIX_FIX_SENTENCE = `Choose another ${howToSet('prefix')} (it names st{p
 const RG_WRITE = 'Microsoft.Resources/subscriptions/resourceGroups/write';
 
 const day = (d: Date | undefined) => (d ? d.toISOString().slice(0, 10) : 'unknown');
-
-/** The subscription of this deployment: pinned by the azure-login step, else az's current one. */
-async function subscriptionOf(ctx: Pick<Context, 'arm' | 'state'>): Promise<string> {
-  return ctx.state.stepData<{ subscriptionId: string }>('azure-login').subscriptionId ?? (await ctx.arm.az.account()).id;
-}
 
 function once<T>(fn: () => Promise<T>): () => Promise<T> {
   let p: Promise<T> | undefined;

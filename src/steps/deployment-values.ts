@@ -1,5 +1,6 @@
 import { namesFor } from '../config/naming.js';
 import type { Context } from '../engine/types.js';
+import { loginOf } from './azure-login.js';
 
 /**
  * What the DevOps side needs from the Azure side: terraform's outputs once it has applied, else
@@ -20,7 +21,7 @@ export interface DeploymentValues {
 
 export function deploymentValues(ctx: Pick<Context, 'state' | 'answers'>): DeploymentValues {
   const o = ctx.state.data.outputs as Record<string, unknown>;
-  const login = ctx.state.stepData<{ subscriptionId: string; subscriptionName: string; tenantId: string }>('azure-login');
+  const login = loginOf(ctx);
   const n = namesFor(ctx.answers.get('prefix'));
   const str = (k: string, fallback: string) => (typeof o[k] === 'string' && o[k] ? (o[k] as string) : fallback);
   return {

@@ -1,7 +1,8 @@
 import { PAT_SCOPES } from '../adapters/devops.js';
 import { PAT_ENV } from '../config/fields.js';
+import { StepError } from '../engine/errors.js';
 import { createTracked, recordFound } from '../engine/ownership.js';
-import { defineStep, type Context } from '../engine/types.js';
+import { defineStep, type Context, type StepId } from '../engine/types.js';
 import { PRE_EXISTING } from '../engine/teardown.js';
 
 /**
@@ -11,6 +12,38 @@ import { PRE_EXISTING } from '../engine/teardown.js';
  * by name or queues its creation and polls the operation to the end.
  */
 type Ctx = Pick<Context, 'devops' | 'answers' | 'state' | 'secrets' | 'log'>;
+
+/** What this step records (its state data): the project's id, and its name as Azure DevOps spells it. */
+export type DevOpsProject = { projectId: string; projectName: string };
+
+/** The deployment's project: its id once this step found or created it, and its name. */
+export function projectRefOf(ctx: Pick<Context, 'state' | 'answers'>): { id: string | undefined; name: string } {
+  const p = ctx.state.stepData<DevOpsProject>('devops-project');
+  return { id: p.projectId, name: p.projectName ?? ctx.answers.get('project') };
+}
+
+/** The project's id for a later step's apply: as recorded, else found by name; none is a StepError of `step`. */
+export async function projectIdOf(ctx: Pick<Context, 'state' | 'answers' | 'devops'>, step: StepId): Promise<string> {
+  const project = ctx.answers.get('project');
+  const id = projectRefOf(ctx).id ?? (await ctx.devops.findProject(project))?.id;
+  if (!id) throw new StepError(`project ${project} not found`, 'Re-run azure-mlops init.', step);
+  return id;
+}
+
+/**
+ * For destroy: the id of the project `name` an object lives in (its record may name another project
+ * than the answer): `known` (the object's record), else this deployment's project when the name is
+ * its name, else found by name; undefined when there is no such project.
+ */
+export async function projectIdNamed(ctx: Pick<Context, 'state' | 'devops'>, name: string, known?: string): Promise<string | undefined> {
+  if (known) return known;
+  const same = (other: string | undefined) => other?.toLowerCase() === name.toLowerCase();
+  const rec = ctx.state.resource('devops-project');
+  if (rec?.id && same(rec.name)) return rec.id;
+  const saved = ctx.state.stepData<DevOpsProject>('devops-project');
+  if (saved.projectId && same(saved.projectName)) return saved.projectId;
+  return (await ctx.devops.findProject(name))?.id;
+}
 
 export const devopsProjectStep = defineStep({
   id: 'devops-project',
@@ -32,7 +65,8 @@ export const devopsProjectStep = defineStep({
     const name = ctx.answers.get('project');
     const p = await ctx.devops.findProject(name);
     if (!p) return { status: 'missing', summary: `signed in to ${ctx.devops.orgUrl} as ${who.user}; no project '${name}'` };
-    return { status: 'ok', summary: `${ctx.devops.orgUrl}/${encodeURIComponent(p.name)} (signed in as ${who.user})`, record: { projectId: p.id, projectName: p.name } };
+    const record: DevOpsProject = { projectId: p.id, projectName: p.name };
+    return { status: 'ok', summary: `${ctx.devops.orgUrl}/${encodeURIComponent(p.name)} (signed in as ${who.user})`, record };
   },
   async plan(ctx) {
     return [{ action: 'create', what: `private project '${ctx.answers.get('project')}' (Git, Agile process) in ${ctx.answers.get('org')}` }];
@@ -53,7 +87,7 @@ export const devopsProjectStep = defineStep({
     owns: { 'devops-project': 'Azure DevOps project' },
     async plan(kit) {
       const { devops, state, answers } = kit.ctx;
-      const p = state.stepData<{ projectId: string; projectName: string }>('devops-project');
+      const p = state.stepData<DevOpsProject>('devops-project');
       for (const r of kit.recordsOrFound('devops-project', { step: 'devops-project', name: p.projectName ?? answers.maybe('project'), id: p.projectId })) {
         if (!r.createdByUs) kit.keep(r, PRE_EXISTING);
         else if (!kit.opts.deleteProject) kit.keep(r, 'pass --delete-project to delete it, with everything still in it (work items, repositories, wikis)');

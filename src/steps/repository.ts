@@ -3,6 +3,7 @@ import { StepError } from '../engine/errors.js';
 import { createTracked, recordFound } from '../engine/ownership.js';
 import { defineStep, type CheckResult, type Context } from '../engine/types.js';
 import { PRE_EXISTING } from '../engine/teardown.js';
+import { projectIdOf } from './devops-project.js';
 
 /**
  * The code must be in a repository for the pipeline to run. Finds or creates the Azure Repos
@@ -16,14 +17,6 @@ type Ctx = StepCtx & { pushTo?: string | undefined };
 
 export const DEFAULT_BRANCH = 'main';
 const ZERO = '0000000000000000000000000000000000000000';
-
-async function projectId(ctx: Ctx): Promise<string> {
-  const saved = ctx.state.stepData<{ projectId: string }>('devops-project').projectId;
-  if (saved) return saved;
-  const p = await ctx.devops.findProject(ctx.answers.get('project'));
-  if (!p) throw new StepError(`project ${ctx.answers.get('project')} not found`, 'Re-run azure-mlops init.', 'repository');
-  return p.id;
-}
 
 /** Files of ours that are absent or different on `branch`. */
 async function differences(ctx: Ctx, repoId: string, branch: string, files: RepoFile[]): Promise<string[]> {
@@ -103,7 +96,7 @@ export function createRepositoryStep(opts: { pushTo?: string } = {}) {
       let repo = await ctx.devops.findRepo(project, name);
       if (repo) await recordFound(ctx.state, { kind: 'repository', name, step: 'repository', id: repo.id, meta: { project } });
       else {
-        const pid = await projectId(ctx);
+        const pid = await projectIdOf(ctx, 'repository');
         repo = await createTracked(ctx.state, { kind: 'repository', name, step: 'repository', meta: { project } }, async () => (await ctx.devops.createRepo(project, pid, name)).value);
       }
       const heads = await ctx.devops.refs(project, repo.id);

@@ -6,7 +6,8 @@ import { createTracked, recordFound } from '../engine/ownership.js';
 import type { StateStore } from '../engine/state.js';
 import { defineStep, type CheckResult, type Context } from '../engine/types.js';
 import { deploymentValues } from './deployment-values.js';
-import { ensureClientSecret, pipelineIdentity, type PipelineIdentity } from './service-principal.js';
+import { projectIdNamed, projectRefOf } from './devops-project.js';
+import { ensureClientSecret, pipelineIdentity, recordedIdentity, type PipelineIdentity } from './service-principal.js';
 import { PRE_EXISTING } from '../engine/teardown.js';
 
 /**
@@ -26,11 +27,6 @@ type Ctx = Pick<Context, 'devops' | 'answers' | 'state' | 'az' | 'arm' | 'secret
 
 const AUDIENCE = 'api://AzureADTokenExchange';
 const ficSchema = z.array(z.object({ id: z.string().optional(), name: z.string(), issuer: z.string(), subject: z.string(), audiences: z.array(z.string()).optional() }).passthrough());
-
-function projectRef(ctx: Ctx): { id: string; name: string } {
-  const p = ctx.state.stepData<{ projectId: string; projectName: string }>('devops-project');
-  return { id: p.projectId ?? '<project id>', name: p.projectName ?? ctx.answers.get('project') };
-}
 
 /**
  * The clouds an Azure DevOps `azurerm` connection knows, by the name `az cloud show` gives, with the
@@ -72,7 +68,7 @@ export function desiredEndpoint(ctx: Ctx, cloud: DevOpsCloud): Record<string, un
   const id = pipelineIdentity(ctx);
   const federated = ctx.answers.get('auth') === 'federated';
   const name = ctx.answers.get('serviceConnection');
-  const project = projectRef(ctx);
+  const project = projectRefOf(ctx);
   return {
     name,
     type: 'azurerm',
@@ -96,7 +92,7 @@ export function desiredEndpoint(ctx: Ctx, cloud: DevOpsCloud): Record<string, un
       mlWorkspaceLocation: v.location,
       creationMode: 'Manual',
     },
-    serviceEndpointProjectReferences: [{ projectReference: { id: project.id, name: project.name }, name, description: `Azure ML workspace ${v.workspace}` }],
+    serviceEndpointProjectReferences: [{ projectReference: { id: project.id ?? '<project id>', name: project.name }, name, description: `Azure ML workspace ${v.workspace}` }],
   };
 }
 
@@ -158,6 +154,14 @@ function ficHome(ctx: Ctx, identity: Partial<PipelineIdentity>): FicHome | undef
   };
 }
 
+/** What this step records (its state data) once the connection is in place. */
+type ConnectionRecord = { endpointId: string };
+
+/** The connection's id, as this step recorded it. */
+export function endpointIdOf(ctx: Pick<Context, 'state'>): string | undefined {
+  return ctx.state.stepData<ConnectionRecord>('service-connection').endpointId;
+}
+
 /** Federated credential names: the connection's id makes them unique per connection (<= 120 characters). */
 const ficName = (endpointId: string) => `azure-mlops-${endpointId}`.slice(0, 120);
 
@@ -210,7 +214,7 @@ export const serviceConnectionStep = defineStep({
       if (!fics.some((f) => f.subject === subject && f.issuer === issuer)) return { status: 'missing', summary: `the ${home.what} has no federated credential for ${subject}`, facts };
     }
     if (existing.isReady === false) return { status: 'missing', summary: `'${name}' is not ready yet`, facts };
-    return { status: 'ok', summary: `'${name}' → ${deploymentValues(ctx).workspace} (${existing.authorization?.scheme})`, record: { endpointId: existing.id }, facts };
+    return { status: 'ok', summary: `'${name}' → ${deploymentValues(ctx).workspace} (${existing.authorization?.scheme})`, record: { endpointId: existing.id } satisfies ConnectionRecord, facts };
   },
   async plan(ctx, found) {
     const want = desiredEndpoint(ctx, await devopsCloud(ctx)) as { authorization: { scheme: string }; data: Record<string, string> };
@@ -221,7 +225,7 @@ export const serviceConnectionStep = defineStep({
       const identity = pipelineIdentity(ctx);
       const home = ficHome(ctx, identity);
       const on = home?.what ?? (identity.kind === 'managed-identity' ? `managed identity ${identity.displayName} (once terraform has created it)` : 'the pipeline app');
-      changes.push({ action: 'create', what: `a federated credential on the ${on} for the connection's issuer and subject (no secret anywhere)`, details: [home?.command(ficName(ctx.state.stepData<{ endpointId: string }>('service-connection').endpointId ?? '<connection id>')) ?? `audience ${AUDIENCE}`] });
+      changes.push({ action: 'create', what: `a federated credential on the ${on} for the connection's issuer and subject (no secret anywhere)`, details: [home?.command(ficName(endpointIdOf(ctx) ?? '<connection id>')) ?? `audience ${AUDIENCE}`] });
     }
     return changes;
   },
@@ -273,8 +277,8 @@ export const serviceConnectionStep = defineStep({
   teardown: {
     owns: { 'service-connection': 'service connection', 'federated-credential': 'federated credential' },
     async plan(kit) {
-      const { devops, state, answers, arm, az } = kit.ctx;
-      const found = { step: 'service-connection' as const, name: answers.maybe('serviceConnection'), id: state.stepData<{ endpointId: string }>('service-connection').endpointId, meta: kit.projectMeta() };
+      const { devops, answers, arm, az } = kit.ctx;
+      const found = { step: 'service-connection' as const, name: answers.maybe('serviceConnection'), id: endpointIdOf(kit.ctx), meta: kit.projectMeta() };
       for (const r of kit.recordsOrFound('service-connection', found)) {
         if (!r.createdByUs) kit.keep(r, PRE_EXISTING);
         else
@@ -282,7 +286,7 @@ export const serviceConnectionStep = defineStep({
             run: async (a) => {
               const project = kit.projectOf(r);
               const id = await kit.idOf(a, async () => (await devops.findEndpoint(project, r.name))?.id);
-              const pid = id ? await kit.projectId(project) : undefined;
+              const pid = id ? await projectIdNamed(kit.ctx, project) : undefined;
               if (!id || !pid) return 'gone';
               await devops.deleteEndpoint(id, [pid]);
               return 'deleted';
@@ -290,7 +294,7 @@ export const serviceConnectionStep = defineStep({
           });
       }
       // Its trust on the pipeline identity: the identity's other credentials stay.
-      const appOfStep = state.stepData<{ appId: string }>('service-principal').appId;
+      const appOfStep = recordedIdentity(kit.ctx).appId;
       for (const r of kit.records('federated-credential')) {
         if (!r.createdByUs) kit.keep(r, PRE_EXISTING);
         else

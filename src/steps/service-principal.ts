@@ -5,6 +5,7 @@ import { createTracked, recordFound } from '../engine/ownership.js';
 import { defineStep, type Change, type CheckResult, type Context } from '../engine/types.js';
 import { namesFor } from '../config/naming.js';
 import { PRE_EXISTING } from '../engine/teardown.js';
+import { tenantOf } from './azure-login.js';
 
 /**
  * README: "az ad sp create-for-rbac --skip-assignment" + "az ad sp show --query objectId".
@@ -66,10 +67,6 @@ async function findSp(ctx: Ctx, appId: string) {
   return list[0];
 }
 
-async function tenantOf(ctx: Ctx): Promise<string> {
-  return ctx.state.stepData<{ tenantId: string }>('azure-login').tenantId ?? (await ctx.az.account()).tenantId;
-}
-
 /** Several app registrations answer to the name: which one is ours cannot be told. */
 export function ambiguous(facts: ServicePrincipalFacts | undefined): boolean {
   return (facts?.apps.length ?? 0) > 1;
@@ -80,11 +77,19 @@ export function identityKind(ctx: Pick<Context, 'answers'>): PipelineIdentityKin
 }
 
 /**
+ * What this step recorded (its state data): all of an app registration; of a managed identity, its
+ * kind, tenant and name (terraform's outputs hold the rest: read it with pipelineIdentity()).
+ */
+export function recordedIdentity(ctx: Pick<Context, 'state'>): Partial<PipelineIdentity> {
+  return ctx.state.stepData<PipelineIdentity & Record<string, unknown>>('service-principal');
+}
+
+/**
  * The identity for terraform and the service connection: as recorded by this step (app), or from
  * terraform's outputs (managed identity; empty until terraform has applied).
  */
 export function pipelineIdentity(ctx: Pick<Context, 'state' | 'answers'>): Partial<PipelineIdentity> {
-  const recorded = ctx.state.stepData<PipelineIdentity & Record<string, unknown>>('service-principal');
+  const recorded = recordedIdentity(ctx);
   if (identityKind(ctx) === 'app-registration') return { ...recorded, kind: 'app-registration' };
   const o = (ctx.state.data.outputs ?? {}) as Record<string, unknown>;
   const out = (k: string) => (typeof o[k] === 'string' && o[k] ? (o[k] as string) : undefined);
@@ -132,7 +137,7 @@ export const servicePrincipalStep = defineStep({
       return {
         status: 'ok',
         summary: `managed identity ${n.pipelineIdentity}, created by terraform in ${n.mlResourceGroup} (no app registration)`,
-        record: { kind: 'managed-identity', tenantId, displayName: n.pipelineIdentity },
+        record: { kind: 'managed-identity', tenantId, displayName: n.pipelineIdentity } satisfies Partial<PipelineIdentity>,
       };
     }
     const name = ctx.answers.get('spName');
@@ -154,7 +159,7 @@ export const servicePrincipalStep = defineStep({
     return {
       status: 'ok',
       summary: `${name} (app ${app.appId}, object ${sp.objectId})`,
-      record: { kind: 'app-registration', appId: app.appId, appObjectId: app.objectId, objectId: sp.objectId, tenantId, displayName: name },
+      record: { kind: 'app-registration', appId: app.appId, appObjectId: app.objectId, objectId: sp.objectId, tenantId, displayName: name } satisfies PipelineIdentity,
       facts,
     };
   },
@@ -200,14 +205,14 @@ export const servicePrincipalStep = defineStep({
     }
     ctx.az.invalidate();
     const tenantId = await tenantOf(ctx);
-    await ctx.state.setStepData('service-principal', { kind: 'app-registration', appId: app.appId, appObjectId: app.objectId, objectId: sp.objectId, tenantId, displayName: name });
+    await ctx.state.setStepData('service-principal', { kind: 'app-registration', appId: app.appId, appObjectId: app.objectId, objectId: sp.objectId, tenantId, displayName: name } satisfies PipelineIdentity);
     if (ctx.answers.get('auth') === 'secret') await ensureClientSecret(ctx, app.appId);
   },
   teardown: {
     owns: { 'entra-app': 'app registration', 'entra-sp': 'service principal' },
     async plan(kit) {
-      const { az, state, answers } = kit.ctx;
-      const d = state.stepData<{ appId: string; objectId: string; displayName: string }>('service-principal');
+      const { az, answers } = kit.ctx;
+      const d = recordedIdentity(kit.ctx);
       const name = d.displayName ?? answers.maybe('spName');
       const app = kit.recordsOrFound('entra-app', { step: 'service-principal', name, id: d.appId })[0];
       const sp = kit.recordsOrFound('entra-sp', { step: 'service-principal', name, id: d.objectId, ...(d.appId ? { meta: { appId: d.appId } } : {}) })[0];

@@ -5,6 +5,7 @@ import { namesFor } from '../config/naming.js';
 import { createTracked, recordFound } from '../engine/ownership.js';
 import { defineStep, type Change, type Context } from '../engine/types.js';
 import { PRE_EXISTING } from '../engine/teardown.js';
+import { loginOf } from './azure-login.js';
 
 /**
  * `--state-backend azurerm`: terraform state in Azure Storage instead of the state dir, so a team
@@ -100,7 +101,7 @@ export const terraformBackendStep = defineStep({
     owns: { 'tfstate-resource-group': 'terraform state resource group', 'tfstate-storage-account': 'terraform state storage account' },
     async plan(kit) {
       const { az, state, answers } = kit.ctx;
-      const subscription = state.stepData<{ subscriptionId: string }>('azure-login').subscriptionId;
+      const subscription = loginOf(kit.ctx).subscriptionId;
       const made = answers.maybe('stateBackend') === 'azurerm' && state.data.steps['terraform-backend']?.status === 'done';
       const b = made ? backendSettings(kit.ctx) : undefined;
       const group = kit.recordsOrFound('tfstate-resource-group', { step: 'terraform-backend', name: b?.resourceGroup, id: b?.resourceGroup })[0];

@@ -8,6 +8,7 @@ import { CancelledError, StepError } from '../engine/errors.js';
 import { defineStep, type Change, type CheckResult, type Context } from '../engine/types.js';
 import type { TeardownKit } from '../engine/teardown.js';
 import { formatDuration } from '../ui/prompts.js';
+import { loginOf } from './azure-login.js';
 import { locatePublicKey } from './ssh-key.js';
 import { backendSettings } from './terraform-backend.js';
 import { identityKind, pipelineIdentity } from './service-principal.js';
@@ -37,7 +38,7 @@ export function moduleSource(ctx: Pick<Context, 'run' | 'answers'>): string {
 /** Subscription and pipeline identity from earlier steps; placeholders when they have not run (plans). */
 async function tfvars(ctx: Ctx): Promise<Record<string, string | number>> {
   const key = (await locatePublicKey(ctx)).key;
-  const sub = ctx.state.stepData<{ subscriptionId: string }>('azure-login').subscriptionId;
+  const sub = loginOf(ctx).subscriptionId;
   return {
     prefix: ctx.answers.get('prefix'),
     location: ctx.answers.get('location'),
@@ -74,6 +75,18 @@ export function backendConfig(ctx: Ctx, vars: Record<string, unknown>): string[]
   if (ctx.answers.get('stateBackend') !== 'azurerm') return [];
   const b = backendSettings(ctx);
   return [`resource_group_name=${b.resourceGroup}`, `storage_account_name=${b.account}`, `container_name=${b.container}`, `key=${b.key}`, `subscription_id=${String(vars.subscription_id)}`];
+}
+
+/**
+ * What this step records of its last apply (its state data): the fingerprint of the module and
+ * variables it applied, when, in which working dir, and by which run (the re-check right after an
+ * apply of this same run trusts it).
+ */
+export type TerraformApply = { fingerprint: string; appliedAt: string; workdir: string; runId: string };
+
+/** The last apply as recorded; empty when terraform was never applied from this state dir. */
+export function lastApply(ctx: Pick<Context, 'state'>): Partial<TerraformApply> {
+  return ctx.state.stepData<TerraformApply>('terraform');
 }
 
 const PLAN_ARGS = ['plan', '-input=false', `-out=${PLAN_FILE}`, '-detailed-exitcode', '-json'];
@@ -177,7 +190,7 @@ export const terraformStep = defineStep({
   dependsOn: ['tools', 'ssh-key', 'azure-login', 'service-principal', 'azure-preflight', 'terraform-backend'],
   async check(ctx: Ctx): Promise<CheckResult> {
     const dir = workdir(ctx);
-    const data = ctx.state.stepData<{ fingerprint: string; appliedAt: string; runId: string }>('terraform');
+    const data = lastApply(ctx);
     const local = ctx.answers.get('stateBackend') === 'local';
     if (!data.appliedAt || (local && !(await exists(join(dir, 'terraform.tfstate'))))) {
       return { status: 'missing', summary: 'not applied yet' };
@@ -261,7 +274,8 @@ export const terraformStep = defineStep({
     const outputs = await readOutputs(ctx, dir, env);
     await ctx.state.setOutputs(outputs);
     await ctx.state.recordResource({ kind: 'terraform-deployment', name: ctx.answers.get('prefix'), id: dir, createdByUs: true, step: 'terraform', meta: { backend: ctx.answers.get('stateBackend') } });
-    await ctx.state.setStepData('terraform', { fingerprint: await fingerprint(ctx, vars), appliedAt: new Date().toISOString(), workdir: dir, runId: ctx.run.runId });
+    const applied: TerraformApply = { fingerprint: await fingerprint(ctx, vars), appliedAt: new Date().toISOString(), workdir: dir, runId: ctx.run.runId };
+    await ctx.state.setStepData('terraform', applied);
   },
   teardown: {
     owns: { 'terraform-deployment': 'terraform deployment' },

@@ -3,6 +3,7 @@ import { StepError } from '../engine/errors.js';
 import { createTracked, recordFound } from '../engine/ownership.js';
 import { defineStep, type CheckResult, type Context } from '../engine/types.js';
 import { deploymentValues } from './deployment-values.js';
+import { projectIdNamed, projectIdOf } from './devops-project.js';
 import { PRE_EXISTING } from '../engine/teardown.js';
 
 /**
@@ -80,8 +81,7 @@ export const variableGroupStep = defineStep({
     if (!deploymentValues(ctx).applied) throw new StepError('terraform outputs are missing from the state', 'Re-run azure-mlops init (the terraform step records them).', 'variable-group');
     const name = ctx.answers.get('variableGroup');
     const project = ctx.answers.get('project');
-    const projectId = ctx.state.stepData<{ projectId: string }>('devops-project').projectId ?? (await ctx.devops.findProject(project))?.id;
-    if (!projectId) throw new StepError(`project ${project} not found`, 'Re-run azure-mlops init.', 'variable-group');
+    const projectId = await projectIdOf(ctx, 'variable-group');
     const existing = await ctx.devops.findVariableGroup(project, name);
     if (existing) {
       await recordFound(ctx.state, { kind: 'variable-group', name, step: 'variable-group', id: String(existing.id), meta: { project, projectId } });
@@ -105,7 +105,7 @@ export const variableGroupStep = defineStep({
             run: async (a) => {
               const project = kit.projectOf(r);
               const id = await kit.idOf(a, async () => (await devops.findVariableGroup(project, r.name))?.id);
-              const pid = id ? await kit.projectId(project, r.meta?.projectId) : undefined;
+              const pid = id ? await projectIdNamed(kit.ctx, project, r.meta?.projectId) : undefined;
               if (!id || !pid) return 'gone';
               await devops.deleteVariableGroup(Number(id), [pid]);
               return 'deleted';
