@@ -53,6 +53,11 @@ function isSatisfied(r: CheckResult | undefined): boolean {
   return r?.status === 'ok' || r?.status === 'warning';
 }
 
+/** A check that found another deployment's object stops the run (exit 2) before anything is created. */
+function refuse(r: CheckResult | undefined): void {
+  if (r?.refusal) throw new UsageError(r.refusal.message, r.refusal.fix);
+}
+
 function errorText(e: unknown): { error: string; fix?: string } {
   if (e instanceof CliError) return { error: e.message, ...(e.fix ? { fix: e.fix } : {}) };
   return { error: e instanceof Error ? e.message : String(e) };
@@ -95,6 +100,8 @@ export async function runSteps(steps: readonly Step[], ctx: Context, mode: Mode,
     let ready = false;
     if (depsOk) {
       rep.check = await ctx.ui.task(`checking ${step.title}`, () => step.check(ctx));
+      // Another deployment's object: no plan; the survey finishes (read-only), then the run is refused.
+      if (rep.check.refusal) return false;
       if (isSatisfied(rep.check)) {
         rep.outcome = 'already';
         // Its facts (the subscription, the project id, ...) serve the later checks and plans now;
@@ -114,6 +121,8 @@ export async function runSteps(steps: readonly Step[], ctx: Context, mode: Mode,
     if (rep.outcome !== 'pending') rep.outcome = 'planned';
     return ready;
   });
+  // The first refusal in step order (the prefix's resource groups before the Azure DevOps objects).
+  for (const s of steps) refuse(reports.get(s.id)!.check);
   if (surveyed.error) throw surveyed.error;
 
   const todo = steps.filter((s) => reports.get(s.id)!.outcome !== 'already');
@@ -148,6 +157,7 @@ export async function runSteps(steps: readonly Step[], ctx: Context, mode: Mode,
       // Earlier steps may have changed the world since the survey: check again.
       if (rep.outcome === 'pending') {
         rep.check = await step.check(ctx);
+        refuse(rep.check);
         if (isSatisfied(rep.check)) {
           rep.outcome = 'already';
           await markDone(ctx, step.id, rep.check);

@@ -1,6 +1,8 @@
+import { randomUUID } from 'node:crypto';
 import { mkdir, readFile, rename, writeFile, chmod, open } from 'node:fs/promises';
 import { join } from 'node:path';
 import { z } from 'zod';
+import { UUID_RE } from './deployment.js';
 import { UsageError } from './errors.js';
 import type { Redactor } from '../ui/redact.js';
 
@@ -33,6 +35,11 @@ const stepRecordSchema = z.object({
 export const stateSchema = z.object({
   version: z.literal(1),
   toolVersion: z.string(),
+  /**
+   * This state dir's deployment id (src/engine/deployment.ts), a random UUID made once: with the
+   * file (or, for a file written before deployment ids, at its next save). Not a secret.
+   */
+  deploymentId: z.string().regex(UUID_RE, 'not a UUID').optional(),
   createdAt: z.string(),
   updatedAt: z.string(),
   answers: z.record(z.string(), z.union([z.string(), z.number(), z.boolean()])),
@@ -49,7 +56,7 @@ export const STATE_FILE = 'state.json';
 
 export function emptyState(toolVersion: string): StateData {
   const now = new Date().toISOString();
-  return { version: 1, toolVersion, createdAt: now, updatedAt: now, answers: {}, steps: {}, data: {}, resources: [], outputs: {}, history: [] };
+  return { version: 1, toolVersion, deploymentId: randomUUID(), createdAt: now, updatedAt: now, answers: {}, steps: {}, data: {}, resources: [], outputs: {}, history: [] };
 }
 
 export class StateStore {
@@ -82,11 +89,19 @@ export class StateStore {
     if (!result.success) {
       throw new UsageError(`${file} does not look like an azure-mlops state file (${result.error.issues[0]?.path.join('.')}: ${result.error.issues[0]?.message}).`, 'Move it away or pass another --state-dir.');
     }
+    // A file from before deployment ids gets one now, written at its next save: a state dir that
+    // created a deployment untagged still owns it (azure-preflight: its records say it created it).
+    result.data.deploymentId ??= randomUUID();
     return new StateStore(dir, result.data, redactor, true);
   }
 
   get data(): Readonly<StateData> {
     return this.state;
+  }
+
+  /** This state dir's deployment id (with the azurerm backend the deployment's own is derived: see deploymentId in steps/deployment-values.ts). */
+  get deploymentId(): string {
+    return (this.state.deploymentId ??= randomUUID());
   }
 
   get persisted(): boolean {

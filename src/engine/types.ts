@@ -69,6 +69,13 @@ export interface CheckResult {
    * the one plan is complete. Never written to the state file by the survey.
    */
   anticipated?: Record<string, unknown>;
+  /**
+   * The step must not go on: what it found is another deployment's (src/engine/deployment.ts).
+   * Comes with status 'missing'. init (and its dry run) refuses the whole run with it, a UsageError
+   * (exit 2), once the read-only survey is done, before anything is created (the first refusal in
+   * step order wins); doctor shows the check as missing with `fix`.
+   */
+  refusal?: { message: string; fix: string };
 }
 
 export type ChangeAction = 'create' | 'update' | 'delete' | 'run' | 'set' | 'install' | 'manual';
