@@ -124,6 +124,8 @@ export function doctorChecks(ctx: Context): DoctorCheck[] {
     pre('azure.role-assignments', 'Rights to create role assignments'),
     pre('azure.names', 'Global names'),
     pre('azure.deleted-vault', 'Soft-deleted key vault'),
+    // Another state dir's deployment on this prefix: missing, with the fix (init refuses it, exit 2).
+    pre('azure.deployment', 'One deployment per prefix'),
     {
       id: 'azure.pipeline-identity',
       group: 'azure',

@@ -10,6 +10,7 @@ import type { TeardownKit } from '../engine/teardown.js';
 import { formatDuration } from '../ui/prompts.js';
 import { locatePublicKey } from './ssh-key.js';
 import { backendSettings } from './terraform-backend.js';
+import { deploymentId } from './deployment-values.js';
 import { identityKind, pipelineIdentity } from './service-principal.js';
 
 /**
@@ -43,6 +44,8 @@ async function tfvars(ctx: Ctx): Promise<Record<string, string | number>> {
     location: ctx.answers.get('location'),
     subscription_id: sub ?? '<subscription id from azure-login>',
     devops_url: ctx.answers.get('org'),
+    // Tag azure-mlops-deployment on every resource: another state dir on this prefix is refused (azure-preflight).
+    deployment_id: deploymentId(ctx),
     devops_pool: ctx.answers.get('pool'),
     num_agents: ctx.answers.get('agents'),
     agent_vm_size: ctx.answers.get('agentVmSize'),
@@ -278,7 +281,7 @@ export const DESTROY_PLAN_FILE = 'tfplan-destroy';
 const RESUME = 'Re-run `azure-mlops destroy` to finish: what is already deleted counts as done.';
 
 /** Terraform's local state holds resources (a run interrupted before it recorded its deployment). */
-function localStateHasResources(dir: string): boolean {
+export function localStateHasResources(dir: string): boolean {
   try {
     const s = JSON.parse(readFileSync(join(dir, 'terraform.tfstate'), 'utf8')) as { resources?: unknown[] };
     return (s.resources ?? []).length > 0;

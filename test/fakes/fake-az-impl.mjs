@@ -84,7 +84,12 @@ function parse(argv) {
   const opts = {};
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
-    if (a.startsWith('-')) {
+    // az's --tags takes several space-separated `key[=value]` words: azure-cli `tags_type` (nargs='*') in azure/cli/core/commands/parameters.py.
+    if (a === '--tags') {
+      const tags = [];
+      while (argv[i + 1] !== undefined && !argv[i + 1].startsWith('-')) tags.push(argv[++i]);
+      opts[a] = tags;
+    } else if (a.startsWith('-')) {
       const next = argv[i + 1];
       if (next === undefined || next.startsWith('--')) opts[a] = true;
       else {
@@ -297,7 +302,7 @@ const handlers = {
     const name = o['--name'] ?? o['-n'];
     let g = w.groups.find((x) => x.name === name);
     if (!g) {
-      g = { id: `/subscriptions/${account(w).id}/resourceGroups/${name}`, name, location: o['--location'] ?? o['-l'], properties: { provisioningState: 'Succeeded' }, tags: {} };
+      g = { id: `/subscriptions/${account(w).id}/resourceGroups/${name}`, name, location: o['--location'] ?? o['-l'], properties: { provisioningState: 'Succeeded' }, tags: Object.fromEntries((o['--tags'] ?? []).map((t) => [t.split('=')[0], t.split('=').slice(1).join('=')])) };
       w.groups.push(g);
     }
     return g;

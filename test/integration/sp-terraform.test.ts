@@ -5,6 +5,7 @@ import { runSteps } from '../../src/engine/runner.js';
 import { StepError } from '../../src/engine/errors.js';
 import { servicePrincipalStep, ensureClientSecret, pipelineIdentity } from '../../src/steps/service-principal.js';
 import { terraformBackendStep } from '../../src/steps/terraform-backend.js';
+import { deploymentId } from '../../src/steps/deployment-values.js';
 import { terraformStep } from '../../src/steps/terraform.js';
 import { steps as allSteps } from '../../src/steps/index.js';
 import { FakeAz } from '../fakes/fake-az.js';
@@ -135,6 +136,9 @@ describe('terraform step (real terraform, provider-free fixture module)', () => 
     const tfvars = JSON.parse(readFileSync(join(dir, 'terraform.tfvars.json'), 'utf8'));
     expect(statSync(join(dir, 'terraform.tfvars.json')).mode & 0o777).toBe(0o600);
     expect(tfvars).toMatchObject({ prefix: 'mlops01', location: 'westeurope', devops_pool: 'pool001', num_agents: 4 });
+    // The module tags every resource with this state dir's deployment id, saved in state.json.
+    expect(tfvars.deployment_id).toBe(ctx.state.deploymentId);
+    expect(JSON.parse(readFileSync(join(w.stateDir, 'state.json'), 'utf8')).deploymentId).toBe(ctx.state.deploymentId);
     expect(tfvars).not.toHaveProperty('devops_pat');
     // Default: no service principal given, the module creates the pipeline's managed identity.
     expect(tfvars).not.toHaveProperty('pipeline_sp_object_id');
@@ -219,6 +223,9 @@ describe('--state-backend azurerm', () => {
     const acct = w.az.world().storageAccounts[0];
     expect(acct).toMatchObject({ name: 'sttfmlops01', resourceGroup: 'rg-mlops01-tfstate', versioning: true, containers: ['tfstate'], minimumTlsVersion: 'TLS1_2', allowBlobPublicAccess: false });
     expect(ctx.state.resource('tfstate-storage-account')).toMatchObject({ createdByUs: true });
+    // Its resource group carries the deployment id every state dir on this backend shares.
+    expect(w.az.world().groups.find((g: { name: string }) => g.name === 'rg-mlops01-tfstate')?.tags).toEqual({ 'managed-by': 'azure-mlops', 'azure-mlops-deployment': deploymentId(ctx) });
+    expect(deploymentId(ctx)).not.toBe(ctx.state.deploymentId);
     const before = w.az.mutatingCalls().length;
     expect(await terraformBackendStep.check(ctx)).toMatchObject({ status: 'ok', summary: expect.stringContaining('sttfmlops01/tfstate/azure-mlops-mlops01.tfstate') });
     expect(w.az.mutatingCalls().length).toBe(before);
