@@ -149,7 +149,7 @@ const sleep = (ms: number, signal?: AbortSignal) =>
 
 // ---- shapes we rely on (everything else passes through untouched) ------------------------
 const named = { id: z.union([z.string(), z.number()]), name: z.string() };
-export const projectSchema = z.object({ id: z.string(), name: z.string(), state: z.union([z.string(), z.number()]).optional() }).passthrough();
+export const projectSchema = z.object({ id: z.string(), name: z.string(), description: z.string().nullish(), state: z.union([z.string(), z.number()]).optional() }).passthrough();
 export const poolSchema = z.object({ id: z.number(), name: z.string(), isHosted: z.boolean().optional() }).passthrough();
 export const queueSchema = z.object({ id: z.number(), name: z.string(), pool: z.object({ id: z.number() }).passthrough().optional() }).passthrough();
 export const agentSchema = z.object({ id: z.number(), name: z.string(), status: z.union([z.string(), z.number()]).optional(), enabled: z.boolean().optional() }).passthrough();
@@ -158,6 +158,7 @@ export const endpointSchema = z
   .object({
     id: z.string(),
     name: z.string(),
+    description: z.string().nullish(),
     type: z.string().optional(),
     url: z.string().optional(),
     isReady: z.boolean().optional(),
@@ -170,6 +171,7 @@ export const variableGroupSchema = z
   .object({
     id: z.number(),
     name: z.string(),
+    description: z.string().nullish(),
     variables: z.record(z.string(), z.object({ value: z.string().nullish(), isSecret: z.boolean().nullish() }).passthrough()).nullish(),
     variableGroupProjectReferences: z.array(z.object({ name: z.string(), projectReference: z.object({ id: z.string() }).passthrough() }).passthrough()).nullish(),
   })

@@ -1,14 +1,17 @@
 import { PAT_SCOPES } from '../adapters/devops.js';
 import { PAT_ENV } from '../config/fields.js';
+import { createdBy, describedConflict, refusedCheck } from '../engine/deployment.js';
 import { createTracked, recordFound } from '../engine/ownership.js';
 import { defineStep } from '../engine/types.js';
 import { PRE_EXISTING } from '../engine/teardown.js';
+import { deploymentId } from './deployment-values.js';
 
 /**
  * README: "Create an Azure DevOps project" and "create a Personal Access Token".
  * Validates the organization URL and the credential first (connectionData: a bad PAT, including
  * the 203 + sign-in page case, stops the run before anything is created), then finds the project
- * by name or queues its creation and polls the operation to the end.
+ * by name or queues its creation and polls the operation to the end. The project's description
+ * names this deployment's id; a project whose description names another deployment is refused.
  */
 export const devopsProjectStep = defineStep<'devops' | 'answers' | 'state' | 'secrets' | 'log'>({
   id: 'devops-project',
@@ -30,6 +33,8 @@ export const devopsProjectStep = defineStep<'devops' | 'answers' | 'state' | 'se
     const name = ctx.answers.get('project');
     const p = await ctx.devops.findProject(name);
     if (!p) return { status: 'missing', summary: `signed in to ${ctx.devops.orgUrl} as ${who.user}; no project '${name}'` };
+    const conflict = describedConflict(`Azure DevOps project '${p.name}'`, p.description, deploymentId(ctx));
+    if (conflict) return refusedCheck(conflict, 'project');
     return { status: 'ok', summary: `${ctx.devops.orgUrl}/${encodeURIComponent(p.name)} (signed in as ${who.user})`, record: { projectId: p.id, projectName: p.name } };
   },
   async plan(ctx) {
@@ -38,12 +43,13 @@ export const devopsProjectStep = defineStep<'devops' | 'answers' | 'state' | 'se
   async apply(ctx) {
     const name = ctx.answers.get('project');
     const existing = await ctx.devops.findProject(name);
+    const id = deploymentId(ctx);
     if (existing) {
-      await recordFound(ctx.state, { kind: 'devops-project', name, step: 'devops-project', id: existing.id });
+      await recordFound(ctx.state, { kind: 'devops-project', name, step: 'devops-project', id: existing.id, owner: { what: `Azure DevOps project '${existing.name}'`, description: existing.description, deploymentId: id, rename: 'project' } });
       return;
     }
     await createTracked(ctx.state, { kind: 'devops-project', name, step: 'devops-project' }, async () => {
-      const { project } = await ctx.devops.createProject(name, 'MLOps with Azure ML, AKS and Azure Pipelines (created by azure-mlops)');
+      const { project } = await ctx.devops.createProject(name, `MLOps with Azure ML, AKS and Azure Pipelines (${createdBy(id)})`);
       return project;
     });
   },
