@@ -139,3 +139,47 @@ describe('bad input is refused before anything is created (exit 2, flag and env 
     expect(tfCalls(w.root).filter((c) => c.argv[0] !== 'version')).toEqual([]);
   });
 });
+
+describe('one deployment per prefix (issue 17)', () => {
+  it('a second state dir on a deployed prefix is refused (exit 2, no change anywhere), the first deployment\'s doctor is unchanged, and its own re-run still changes nothing', async () => {
+    const w = await world();
+    const first = await cli(w, ['init', '--non-interactive', '--yes', ...w.args]);
+    expect(first.code, first.stderr.slice(-2000)).toBe(0);
+    const id = JSON.parse(readFileSync(join(w.stateDir, 'state.json'), 'utf8')).deploymentId as string;
+    expect(id).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+    // terraform tagged both resource groups (the fake ARM shows what the fixture's apply created).
+    for (const rg of ['ml', 'devops']) expect(w.arm.world.resources[`/subscriptions/${SUB}/resourcegroups/rg-mlops01-${rg}`]?.tags).toMatchObject({ 'azure-mlops-deployment': id });
+    // ...and the Azure DevOps objects that have a description name the deployment.
+    expect(w.devops.world.projects.find((p) => p.name === 'mlops')?.description).toContain(`deployment ${id}`);
+    expect(w.devops.world.endpoints.find((e) => e.name === 'AzureMLWorkspace')?.description).toContain(`deployment ${id}`);
+    expect(w.devops.world.variableGroups.find((g) => g.name === 'devopsforai-aml-vg')?.description).toContain(`deployment ${id}`);
+
+    const doctor = async () => {
+      const r = await cli(w, ['doctor', '--json', ...w.args]);
+      expect(r.code, r.stderr.slice(-2000)).toBe(0);
+      return (JSON.parse(r.stdout) as { checks: Array<{ id: string; status: string; finding: string }> }).checks.map((c) => `${c.id}: ${c.status} — ${c.finding}`);
+    };
+    const before = await doctor();
+    expect(before).toContain(`azure.deployment: ok — rg-mlops01-ml and rg-mlops01-devops: this deployment's (${id})`);
+
+    const mutating = () => ({ devops: w.devops.mutating().length, az: w.az.mutatingCalls().length, arm: w.arm.mutatingRequests().length, terraform: tfCalls(w.root).filter((c) => c.argv[0] !== 'version').length });
+    const counts = mutating();
+    const other = join(w.root, 'elsewhere', '.azure-mlops');
+    const second = await cli(w, ['init', '--non-interactive', '--yes', '--state-dir', other, ...w.args]);
+    expect(second.code, second.stderr.slice(-2000)).toBe(2);
+    expect(second.stderr).toContain(`The prefix 'mlops01' (resource group rg-mlops01-ml) is already deployed by another azure-mlops state dir: it belongs to deployment ${id}`);
+    expect(second.stderr).toContain('choose another name with --prefix or AZURE_MLOPS_PREFIX');
+    expect(second.stderr).toMatch(/state dir that created it \(--state-dir or AZURE_MLOPS_STATE_DIR\)/);
+    expect(second.stderr).toContain('--state-backend azurerm');
+    expect(mutating()).toEqual(counts);
+    expect(await doctor()).toEqual(before);
+
+    // The state dir that created it goes on as before: nothing to do, nothing changed.
+    const again = await cli(w, ['init', '--non-interactive', '--yes', ...w.args]);
+    expect(again.code, again.stderr.slice(-2000)).toBe(0);
+    expect(again.stdout).toContain('Everything is already set up; nothing to do.');
+    expect({ ...mutating(), terraform: 0 }).toEqual({ ...counts, terraform: 0 });
+    expect(tfCalls(w.root).filter((c) => c.argv[0] === 'apply')).toHaveLength(1);
+    expectNoSecrets(exposure(w, [first.stdout, first.stderr, second.stdout, second.stderr, again.stdout, again.stderr]));
+  });
+});
