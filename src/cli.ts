@@ -28,7 +28,7 @@ export const EXAMPLES: Record<'azure-mlops' | 'init' | 'plan' | 'doctor' | 'dest
   init: [
     ['interactive: asks for every answer that is missing', 'azure-mlops init'],
     ['answers as flags (or env, --config, the state dir)', 'azure-mlops init --prefix mlops01 --location westeurope --project mlops'],
-    ['unattended (CI): no prompt, the PAT from its env var', 'AZURE_DEVOPS_EXT_PAT=... azure-mlops init --yes --prefix ... --org ...'],
+    ['unattended (CI): no prompt; Azure DevOps with your az login (or AZURE_DEVOPS_EXT_PAT)', 'azure-mlops init --yes --prefix ... --org ...'],
     ['then train the first model: queue a run and follow it', 'azure-mlops init --run'],
   ],
   plan: [
@@ -175,7 +175,7 @@ export function buildProgram(): Command {
     .option('--json', 'print one machine-readable JSON result on stdout; human text goes to stderr')
     .option('--config <file>', 'JSON file of answers, e.g. {"prefix":"mlops01"} [env: AZURE_MLOPS_CONFIG]')
     .option('--state-dir <dir>', 'state, logs and terraform working dir (default: .azure-mlops) [env: AZURE_MLOPS_STATE_DIR]')
-    .option('--pat-stdin', 'read the Azure DevOps PAT from stdin (else AZURE_DEVOPS_EXT_PAT, else a masked prompt)')
+    .option('--pat-stdin', 'read an Azure DevOps PAT from stdin (else AZURE_DEVOPS_EXT_PAT; without a PAT, your az login\'s Microsoft Entra token)')
     .option('--verbose', 'show every command run (secrets shown as ***)')
     .option('--no-color', 'plain output (also when NO_COLOR is set)')
     .showHelpAfterError('(run azure-mlops --help for usage)')
