@@ -44,10 +44,25 @@ function expectNoSecrets(where: Record<string, string>) {
   }
 }
 
+/**
+ * Someone else's app registration whose name starts with ours: az's `--display-name` is a prefix
+ * filter (Graph `startswith`, see test/fakes/fake-az-impl.mjs), so it is listed when we look for
+ * ours. It must never be taken for ours: no secret appended, not deleted.
+ */
+const TRAP_APP = { id: 'eeeeeeee-0000-4000-8000-000000000001', appId: 'eeeeeeee-0000-4000-8000-000000000002', displayName: 'azure-mlops-mlops01-pipeline-legacy', passwordCredentials: [{ keyId: 'eeeeeeee-0000-4000-8000-000000000003', displayName: 'theirs' }], federatedCredentials: [] };
+const TRAP_SP = { id: 'eeeeeeee-0000-4000-8000-000000000004', appId: TRAP_APP.appId, displayName: TRAP_APP.displayName };
+const trapWorld = () => ({ az: { apps: [TRAP_APP], servicePrincipals: [TRAP_SP] } });
+function expectTrapUntouched(w: World) {
+  const az = w.az.world();
+  expect(az.apps.find((a: { appId: string }) => a.appId === TRAP_APP.appId)).toEqual(TRAP_APP);
+  expect(az.servicePrincipals.find((s: { appId: string }) => s.appId === TRAP_APP.appId)).toEqual(TRAP_SP);
+  expect(w.az.mutatingCalls().filter((c) => c.argv.join(' ').includes(TRAP_APP.appId) || c.argv.join(' ').includes(TRAP_APP.id))).toEqual([]);
+}
+
 describe('the packed CLI in the fake world', () => {
   for (const auth of ['federated', 'secret'] as const) {
-    it(`init --non-interactive --yes (--auth ${auth}) finishes every step; secrets appear nowhere, even with --verbose; a second run changes nothing`, async () => {
-      const w = await world();
+    it(`init --non-interactive --yes (--auth ${auth}) finishes every step; secrets appear nowhere, even with --verbose; a second run changes nothing; a look-alike app is never touched`, async () => {
+      const w = await world(trapWorld());
       const first = await cli(w, ['init', '--non-interactive', '--yes', '--verbose', '--auth', auth, ...w.args]);
       expect(first.code, first.stderr.slice(-2000)).toBe(0);
       const state = JSON.parse(readFileSync(join(w.stateDir, 'state.json'), 'utf8'));
@@ -76,6 +91,16 @@ describe('the packed CLI in the fake world', () => {
       expect(tfCalls(w.root).filter((c) => c.argv[0] === 'apply').length).toBe(tfApplies);
 
       expectNoSecrets(exposure(w, [first.stdout, first.stderr, second.stdout, second.stderr]));
+      expectTrapUntouched(w);
+      if (auth === 'secret') {
+        // Ours is the app named exactly so, created by init; the look-alike stays as it was.
+        const ours = w.az.world().apps.filter((a: { displayName: string }) => a.displayName === 'azure-mlops-mlops01-pipeline');
+        expect(ours.map((a: { appId: string }) => a.appId)).toEqual([state.data['service-principal'].appId]);
+        const gone = await cli(w, ['destroy', '--yes']);
+        expect(gone.code, gone.stderr.slice(-2000)).toBe(0);
+        expect(w.az.world().apps.map((a: { displayName: string }) => a.displayName)).toEqual([TRAP_APP.displayName]);
+        expectTrapUntouched(w);
+      }
     });
   }
 
