@@ -6,6 +6,7 @@ import { ensureStateDir } from '../engine/state.js';
 import type { AnswerKey } from '../config/fields.js';
 import { buildSteps } from '../steps/index.js';
 import { runAndFollow, type RunOutcome } from '../steps/pipeline.js';
+import { checkTerraformDir } from '../steps/terraform.js';
 import { StepError } from '../engine/errors.js';
 import type { Context } from '../engine/types.js';
 import { namesFor } from '../config/naming.js';
@@ -33,6 +34,8 @@ export interface InitOptions extends GlobalOptions {
 export async function runInit(opts: InitOptions, base: Base, signal: AbortSignal): Promise<RunReport & { run?: RunOutcome; summary?: InitSummary }> {
   const started = Date.now();
   const ctx = await createContext(base, opts, { flags: opts.answers, required: INIT_REQUIRED, signal });
+  // Input is refused before any change: a --terraform-dir that is not a fork of the module.
+  await checkTerraformDir(ctx);
   const mode = opts.dryRun ? 'dry-run' : 'apply';
   if (mode === 'apply') {
     await ensureStateDir(ctx.run.stateDir);

@@ -2,8 +2,9 @@ import { createHash } from 'node:crypto';
 import { rm } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { errorDiagnostics, type TfEvent, type TfPlanJson } from '../adapters/terraform.js';
+import { compareInterfaces, readModuleInterface } from '../adapters/tf-module.js';
 import { exists, moduleHash, syncModule, writePrivate } from '../adapters/workdir.js';
-import { CancelledError, StepError } from '../engine/errors.js';
+import { CancelledError, StepError, UsageError } from '../engine/errors.js';
 import { defineStep, type Change, type CheckResult, type Context } from '../engine/types.js';
 import { formatDuration } from '../ui/prompts.js';
 import { locatePublicKey } from './ssh-key.js';
@@ -30,6 +31,32 @@ export function workdir(ctx: Pick<Context, 'run'>): string {
 export function moduleSource(ctx: Pick<Context, 'run' | 'answers'>): string {
   const custom = ctx.answers.maybe('terraformDir');
   return custom ? resolve(ctx.run.cwd, custom) : join(ctx.run.packageRoot, 'terraform');
+}
+
+/**
+ * `--terraform-dir` must be a fork of the bundled module: every variable azure-mlops sets and every
+ * output it reads, and no variable it cannot set (no default). Checked by init and plan before
+ * anything is copied or called (exit 2 naming what is missing); the bundled module itself is the
+ * reference. See src/adapters/tf-module.ts for how the files are read.
+ */
+export async function checkTerraformDir(ctx: Pick<Context, 'run' | 'answers'>): Promise<void> {
+  if (!ctx.answers.maybe('terraformDir')) return;
+  const dir = moduleSource(ctx);
+  const bundledDir = join(ctx.run.packageRoot, 'terraform');
+  if (resolve(dir) === resolve(bundledDir)) return;
+  const where = `--terraform-dir ${dir} (${ctx.answers.sourceOf('terraformDir') ?? 'given'})`;
+  const fix = `Point --terraform-dir (env AZURE_MLOPS_TERRAFORM_DIR) at a copy of the bundled module (${bundledDir}) with your changes, or drop it to use the bundled one.`;
+  const fork = await readModuleInterface(dir);
+  if (!fork.files.length) throw new UsageError(`${where} holds no terraform module (no *.tf file${(await exists(dir)) ? '' : ': the directory does not exist'}).`, fix);
+  const d = compareInterfaces(fork, await readModuleInterface(bundledDir));
+  const gaps = [
+    d.missingVariables.length ? `variable${d.missingVariables.length > 1 ? 's' : ''} ${d.missingVariables.join(', ')} (azure-mlops sets them)` : '',
+    d.missingOutputs.length ? `output${d.missingOutputs.length > 1 ? 's' : ''} ${d.missingOutputs.join(', ')} (azure-mlops reads them)` : '',
+  ].filter(Boolean);
+  if (gaps.length) throw new UsageError(`${where} is not a fork of the bundled module: it lacks ${gaps.join(' and ')}.`, fix);
+  if (d.unsetRequired.length) {
+    throw new UsageError(`${where} declares variable${d.unsetRequired.length > 1 ? 's' : ''} ${d.unsetRequired.join(', ')} without a default; azure-mlops does not set ${d.unsetRequired.length > 1 ? 'them' : 'it'}, so terraform would stop at plan.`, `Give ${d.unsetRequired.length > 1 ? 'them defaults' : 'it a default'} in the module, or remove ${d.unsetRequired.length > 1 ? 'them' : 'it'}.`);
+  }
 }
 
 /** Subscription and pipeline identity from earlier steps; placeholders when they have not run (plans). */
