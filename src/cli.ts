@@ -160,6 +160,14 @@ export function buildProgram(): Command {
 }
 
 export async function main(argv: string[]): Promise<void> {
+  // Everything this process and its children create is private to the user: the state dir holds
+  // terraform's state (the cluster's credentials) and plan, which terraform writes itself (0644 under
+  // the usual 022 umask). A umask cannot be set per child (execa/spawn have no such option), and
+  // chmod after the fact leaves a window and misses files we do not know of (terraform.tfstate.backup,
+  // errored.tfstate, .terraform/): one umask for the whole run, inherited by every child, does not.
+  // Outside the state dir this only affects what children create (az's ~/.azure files, an ssh-keygen
+  // key pair), which becomes owner-only too.
+  process.umask(0o077);
   const program = buildProgram();
   try {
     await program.parseAsync(argv);

@@ -1,13 +1,16 @@
-import { mkdir, readFile, rename, writeFile, chmod, open } from 'node:fs/promises';
+import { mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { z } from 'zod';
+import { writeFileSafe } from '../adapters/safe-fs.js';
+import { writeGitignore } from './state-dir.js';
 import { UsageError } from './errors.js';
 import type { Redactor } from '../ui/redact.js';
 
 /**
  * `<state-dir>/state.json`: the answers, what each step found or created, terraform outputs.
  * Never a secret (every write is checked against the redactor), written atomically
- * (temp file + rename) with mode 0600. The state dir gets a `.gitignore` of `*`.
+ * (temp file + rename, never through a link) with mode 0600. The state dir gets a `.gitignore` of
+ * `*` (src/engine/state-dir.ts).
  */
 
 export const resourceSchema = z.object({
@@ -175,24 +178,12 @@ export class StateStore {
     if (this.redactor.redact(text) !== text) {
       throw new Error('refusing to write a secret into the state file (this is a bug in azure-mlops; please report it)');
     }
-    await ensureStateDir(this.dir);
-    const file = join(this.dir, STATE_FILE);
-    const tmp = `${file}.${process.pid}.tmp`;
-    const fh = await open(tmp, 'w', 0o600);
-    try {
-      await fh.writeFile(text);
-      await fh.sync();
-    } finally {
-      await fh.close();
-    }
-    await rename(tmp, file);
-    await chmod(file, 0o600);
+    // The commands prepare the dir first (0700, owned, nothing loose: src/engine/state-dir.ts);
+    // whoever saves first makes sure of the .gitignore.
+    await mkdir(this.dir, { recursive: true, mode: 0o700 });
+    if (!this.exists) await writeGitignore(this.dir);
+    // Temp file + rename, never through a link (a state.json that is a link is replaced, not followed).
+    await writeFileSafe(this.dir, join(this.dir, STATE_FILE), text, 0o600);
     this.exists = true;
   }
-}
-
-/** Creates the state dir (0700) with a .gitignore so nothing in it is ever committed. */
-export async function ensureStateDir(dir: string): Promise<void> {
-  await mkdir(dir, { recursive: true, mode: 0o700 });
-  await writeFile(join(dir, '.gitignore'), '# azure-mlops state: never commit\n*\n', { flag: 'w', mode: 0o644 });
 }

@@ -1,9 +1,8 @@
 import { createHash } from 'node:crypto';
-import { rm } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { errorDiagnostics, type TfEvent, type TfPlanJson } from '../adapters/terraform.js';
 import { compareInterfaces, readModuleInterface } from '../adapters/tf-module.js';
-import { exists, moduleHash, syncModule, writePrivate } from '../adapters/workdir.js';
+import { exists, moduleHash, removePrivate, syncModule, writePrivate } from '../adapters/workdir.js';
 import { CancelledError, StepError, UsageError } from '../engine/errors.js';
 import { defineStep, type Change, type CheckResult, type Context } from '../engine/types.js';
 import { formatDuration } from '../ui/prompts.js';
@@ -230,12 +229,13 @@ export const terraformStep = defineStep<'terraform' | 'answers' | 'state' | 'ssh
     const vars = await tfvars(ctx);
     for (const [k, v] of Object.entries(vars)) if (String(v).startsWith('<')) throw new StepError(`terraform needs ${k}, which an earlier step did not provide`, 'Re-run `azure-mlops init`.', 'terraform');
     const env = providerEnv(vars);
-    const synced = await syncModule(moduleSource(ctx), dir);
+    const root = ctx.run.stateDir;
+    const synced = await syncModule(moduleSource(ctx), dir, root);
     if (synced.changed) ctx.log.info(`  module copied to ${dir}`);
-    await writePrivate(join(dir, TFVARS_FILE), `${JSON.stringify(vars, null, 2)}\n`);
+    await writePrivate(root, join(dir, TFVARS_FILE), `${JSON.stringify(vars, null, 2)}\n`);
     const backend = backendConfig(ctx, vars);
-    if (!backend.length) await rm(join(dir, BACKEND_FILE), { force: true });
-    else await writePrivate(join(dir, BACKEND_FILE), '# written by azure-mlops for --state-backend azurerm; settings come from -backend-config\nterraform {\n  backend "azurerm" {}\n}\n');
+    if (!backend.length) await removePrivate(root, join(dir, BACKEND_FILE));
+    else await writePrivate(root, join(dir, BACKEND_FILE), '# written by azure-mlops for --state-backend azurerm; settings come from -backend-config\nterraform {\n  backend "azurerm" {}\n}\n');
 
     await ctx.ui.task('terraform init', () => ctx.terraform.init(dir, providerEnv(vars), backend));
     const plan = await streamWithProgress(ctx, dir, PLAN_ARGS, env, 'terraform plan');
