@@ -415,6 +415,8 @@ export async function main(argv) {
     n = existsSync(env.FAKE_AZ_LOG) ? readFileSync(env.FAKE_AZ_LOG, 'utf8').split('\n').filter(Boolean).length + 1 : 1;
     appendFileSync(env.FAKE_AZ_LOG, `${JSON.stringify({ n, cmd, argv, mutating: MUTATING.test(cmd), stdin: readStdin() })}\n`);
   }
+  // The environment this child got (test/fakes/env-shims.ts: no child may see a secret).
+  if (env.CHILD_ENV_LOG) appendFileSync(env.CHILD_ENV_LOG, `${JSON.stringify({ tool: 'az', argv, env })}\n`);
   if (env.FAKE_AZ_LATENCY_MS) await new Promise((r) => setTimeout(r, Number(env.FAKE_AZ_LATENCY_MS)));
   if (env.FAKE_AZ_FAIL_AT && Number(env.FAKE_AZ_FAIL_AT) === n) {
     const mode = env.FAKE_AZ_FAIL_MODE ?? 'error';

@@ -3,13 +3,14 @@ import { chmodSync, existsSync, lstatSync, mkdirSync, readdirSync, readFileSync,
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { childEnvShims, childEnvs } from '../fakes/env-shims.js';
 import { runCli, type CliResult } from '../helpers/cli.js';
 import { PAT, worldsPerTest, type World } from '../helpers/world.js';
 
 /**
  * The guarantees of issue 17 that the CLI process as a whole keeps, against the fake world (fake az,
  * fake ARM, fake Azure DevOps, the real terraform on the fixture module): one run per state dir, a
- * state dir that is the user's alone.
+ * state dir that is the user's alone, and no secret in any child process's environment.
  */
 const world = worldsPerTest();
 const init = (w: World, env: Record<string, string> = w.env, extra: string[] = []) => runCli(['init', '--yes', ...w.args, ...extra], { env, cwd: w.cwd });
@@ -123,5 +124,26 @@ describe('the state dir is ours alone', () => {
     expect(mode(w.stateDir)).toBe(0o700);
     for (const f of ['terraform.tfstate', 'tfplan', 'terraform.tfvars.json', '.terraform.lock.hcl']) if (existsSync(join(tf, f)) || f !== '.terraform.lock.hcl') expect(mode(join(tf, f)), f).toBe(0o600);
     expect(looseEntries(w.stateDir)).toEqual([]);
+  });
+});
+
+describe('children get only what they need', () => {
+  it('after a full init (with the PAT also under other names), no child process — az, terraform, git, ssh-keygen — had the PAT in its environment', async () => {
+    const w = await world();
+    const env = { ...w.env, ...childEnvShims(w.root, w.env), MY_COPY_OF_THE_PAT: PAT, TF_VAR_devops_pat: PAT };
+    const r = await init(w, env);
+    expect(r.code, r.stderr.slice(-1500)).toBe(0);
+    const children = childEnvs(w.root);
+    const tools = new Set(children.map((c) => c.tool));
+    for (const t of ['az', 'terraform', 'git', 'ssh-keygen']) expect(tools, `${t} was run through its recording shim`).toContain(t);
+    for (const c of children) {
+      const leaks = Object.entries(c.env).filter(([, v]) => v.includes(PAT)).map(([k]) => k);
+      expect(leaks, `${c.tool} ${c.argv.slice(0, 3).join(' ')}`).toEqual([]);
+      expect(Object.keys(c.env)).not.toContain('AZURE_DEVOPS_EXT_PAT');
+      expect(Object.keys(c.env)).not.toContain('TF_VAR_devops_pat');
+    }
+    // What they do need is still there.
+    expect(children.find((c) => c.tool === 'terraform' && c.argv[0] === 'apply')?.env.ARM_SUBSCRIPTION_ID).toBeTruthy();
+    expect(children.find((c) => c.tool === 'az')?.env.AZURE_CONFIG_DIR).toBe(w.env.AZURE_CONFIG_DIR);
   });
 });
