@@ -2,7 +2,7 @@ import { mkdirInside } from '../adapters/safe-fs.js';
 import { join } from 'node:path';
 import type { AnswerKey } from '../config/fields.js';
 import { createContext, type Base, type GlobalOptions } from '../engine/context.js';
-import { acquireLock, prepareStateDir, type StateLock } from '../engine/state-dir.js';
+import { openStateDir, type StateLock } from '../engine/state-dir.js';
 import { teardown, type TeardownReport } from '../engine/teardown.js';
 
 export interface DestroyOptions extends GlobalOptions {
@@ -26,8 +26,7 @@ export async function runDestroy(opts: DestroyOptions, base: Base, signal: Abort
   try {
     if (!opts.dryRun && ctx.state.persisted) {
       // As init: the state dir is ours alone, and the lock comes before any outside call.
-      await prepareStateDir(ctx.run.stateDir, ctx.log);
-      lock = await acquireLock(ctx.run.stateDir, 'destroy', ctx.log);
+      lock = await openStateDir(ctx.run.stateDir, 'destroy', ctx.log);
       const logs = join(ctx.run.stateDir, 'logs');
       await mkdirInside(ctx.run.stateDir, logs);
       ctx.log.teeTo(join(logs, `destroy-${new Date().toISOString().replace(/[:.]/g, '-')}.log`));

@@ -2,7 +2,7 @@ import { join } from 'node:path';
 import { mkdirInside } from '../adapters/safe-fs.js';
 import { createContext, type Base, type GlobalOptions } from '../engine/context.js';
 import { runSteps, type RunReport } from '../engine/runner.js';
-import { acquireLock, prepareStateDir, type StateLock } from '../engine/state-dir.js';
+import { openStateDir, type StateLock } from '../engine/state-dir.js';
 import type { AnswerKey } from '../config/fields.js';
 import { buildSteps } from '../steps/index.js';
 import { runAndFollow, type RunOutcome } from '../steps/pipeline.js';
@@ -42,8 +42,7 @@ export async function runInit(opts: InitOptions, base: Base, signal: AbortSignal
     if (mode === 'apply') {
       // The state dir is ours alone (0700, owned by us, nothing readable by others), and one run
       // uses it at a time: the lock comes before any outside call. plan writes nothing, locks nothing.
-      await prepareStateDir(ctx.run.stateDir, ctx.log);
-      lock = await acquireLock(ctx.run.stateDir, 'init', ctx.log);
+      lock = await openStateDir(ctx.run.stateDir, 'init', ctx.log);
       const logs = join(ctx.run.stateDir, 'logs');
       await mkdirInside(ctx.run.stateDir, logs);
       ctx.log.teeTo(join(logs, `init-${new Date().toISOString().replace(/[:.]/g, '-')}.log`));

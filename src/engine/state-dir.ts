@@ -10,7 +10,9 @@ import { CliError, ExitCode, UsageError } from './errors.js';
 /**
  * The state dir is this user's alone, and one run at a time uses it.
  *
- * - `prepareStateDir`: created 0700; an existing one must be a real directory (not a link) owned by
+ * init and destroy call `openStateDir`: check, lock, then tighten — nothing is written into the dir
+ * before the lock is held.
+ * - `checkStateDir` / `secureStateDir`: created 0700; an existing one must be a real directory (not a link) owned by
  *   the user running azure-mlops (else exit 2 with the fix), group/other bits are removed from it and
  *   from everything in it (links are never followed), and `.gitignore` (`*`) is written without
  *   following a link. Every file azure-mlops writes there is 0600; its child processes run with a
@@ -30,7 +32,30 @@ export const FOREIGN_LOCK_MAX_AGE_MS = 24 * 60 * 60 * 1000;
 
 const GITIGNORE = '# azure-mlops state: never commit\n*\n';
 
+/**
+ * What init and destroy do first: check (or create) the state dir, take its lock, then tighten what
+ * is in it and write its .gitignore — the lock comes before anything is written there.
+ */
+export async function openStateDir(dir: string, command: string, log: Pick<Logger, 'warn'>): Promise<StateLock> {
+  await checkStateDir(dir);
+  const lock = await acquireLock(dir, command, log);
+  try {
+    await secureStateDir(dir, log);
+  } catch (e) {
+    await lock.release();
+    throw e;
+  }
+  return lock;
+}
+
+/** Check (or create) the state dir, then tighten it and write its .gitignore (no lock). */
 export async function prepareStateDir(dir: string, log: Pick<Logger, 'warn'>): Promise<void> {
+  await checkStateDir(dir);
+  await secureStateDir(dir, log);
+}
+
+/** Creates the state dir 0700, or checks that the existing one is a real directory of this user's. */
+async function checkStateDir(dir: string): Promise<void> {
   let st;
   try {
     st = await lstat(dir);
@@ -49,6 +74,11 @@ export async function prepareStateDir(dir: string, log: Pick<Logger, 'warn'>): P
   if (uid !== undefined && st.uid !== uid) {
     throw new UsageError(`The state dir ${dir} belongs to another user (uid ${st.uid}; you are uid ${uid}): its state, logs and terraform state would be shared with them.`, `${fix} Or take it over: sudo chown -R ${uid} ${dir} && chmod -R go= ${dir}`);
   }
+}
+
+/** Removes group/other permissions from the state dir and its contents (with a warning), writes .gitignore. */
+async function secureStateDir(dir: string, log: Pick<Logger, 'warn'>): Promise<void> {
+  const uid = process.getuid?.();
   const tightened = await tighten(dir, uid);
   if (tightened.length) {
     log.warn(`The state dir ${dir} was readable by others: removed group/other permissions from ${tightened.length === 1 ? tightened[0] : `${tightened.length} entries (${tightened.slice(0, 3).join(', ')}${tightened.length > 3 ? ', …' : ''})`} (it holds terraform's state, with the cluster's credentials).`);

@@ -1,5 +1,6 @@
 import { existsSync, readFileSync } from 'node:fs';
-import { readFile, rm } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
+import { removeInside } from '../adapters/safe-fs.js';
 import { join } from 'node:path';
 import { AzError } from '../adapters/az.js';
 import { errorDiagnostics } from '../adapters/terraform.js';
@@ -205,7 +206,7 @@ export async function teardown(ctx: Context, opts: TeardownOptions): Promise<Tea
   if (!ctx.run.yes) {
     const typed = (await ctx.ui.input(`Type the prefix '${prefix}' to delete the ${deletes.length} object(s) above (anything else cancels)`)).trim();
     if (typed !== prefix) {
-      await rm(join(tfDir, DESTROY_PLAN_FILE), { force: true });
+      await removeInside(ctx.run.stateDir, join(tfDir, DESTROY_PLAN_FILE));
       throw new CancelledError(`The prefix did not match ('${typed}' is not '${prefix}'); nothing was deleted.`, 'Run `azure-mlops destroy` again and type the prefix exactly, or look first with --dry-run.');
     }
   }
@@ -612,7 +613,7 @@ async function planTerraform(ctx: Context, dir: string, dryRun: boolean): Promis
     if (plan.exitCode === 0) return { env };
     return { summary: summarizePlan(await ctx.terraform.showPlan(dir, DESTROY_PLAN_FILE)), env };
   } finally {
-    if (dryRun || plan.exitCode !== 2) await rm(join(dir, DESTROY_PLAN_FILE), { force: true });
+    if (dryRun || plan.exitCode !== 2) await removeInside(ctx.run.stateDir, join(dir, DESTROY_PLAN_FILE));
   }
 }
 
@@ -628,5 +629,5 @@ async function applyDestroy(ctx: Context, dir: string, env: Record<string, strin
   }
   const tally = applied.events.find((e) => e.type === 'change_summary')?.changes;
   if (tally) ctx.log.info(`  terraform destroy: ${tally.remove} destroyed.`);
-  await rm(join(dir, DESTROY_PLAN_FILE), { force: true });
+  await removeInside(ctx.run.stateDir, join(dir, DESTROY_PLAN_FILE));
 }

@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { assertInside, writeFileSafe } from '../../src/adapters/safe-fs.js';
 import { syncModule, writePrivate } from '../../src/adapters/workdir.js';
 import { UsageError } from '../../src/engine/errors.js';
-import { acquireLock, LockedError, LOCK_FILE, prepareStateDir } from '../../src/engine/state-dir.js';
+import { acquireLock, LockedError, LOCK_FILE, openStateDir, prepareStateDir } from '../../src/engine/state-dir.js';
 import { FIXTURE_MODULE } from '../fakes/fake-terraform.js';
 
 function sandbox() {
@@ -200,6 +200,21 @@ describe('one run per state dir: the lock', () => {
     expect(won).toHaveLength(1);
     for (const r of results) if (r.status === 'rejected') expect(r.reason).toBeInstanceOf(LockedError);
     await (won[0] as PromiseFulfilledResult<Awaited<ReturnType<typeof acquireLock>>>).value.release();
+  });
+
+  it('openStateDir: nothing is written into the state dir before the lock is held', async () => {
+    const s = sandbox();
+    mkdirSync(s.state, { recursive: true });
+    chmodSync(s.state, 0o755);
+    writeFileSync(join(s.state, LOCK_FILE), JSON.stringify({ pid: 4242, host: 'elsewhere', startedAt: new Date().toISOString(), command: 'init', token: 't' }));
+    await expect(openStateDir(s.state, 'init', warnings().log)).rejects.toBeInstanceOf(LockedError);
+    expect(existsSync(join(s.state, '.gitignore'))).toBe(false);
+    expect(mode(s.state)).toBe(0o755);
+    writeFileSync(join(s.state, LOCK_FILE), JSON.stringify({ pid: 4242, host: 'elsewhere', startedAt: new Date(0).toISOString(), command: 'init', token: 't' }));
+    const lock = await openStateDir(s.state, 'init', warnings().log);
+    expect(mode(s.state)).toBe(0o700);
+    expect(existsSync(join(s.state, '.gitignore'))).toBe(true);
+    await lock.release();
   });
 
   it('a lock file that is a link is never written through', async () => {
