@@ -6,7 +6,7 @@ import { ArmAdapter } from '../adapters/arm/index.js';
 import { AzAdapter } from '../adapters/az.js';
 import { DevOpsAdapter } from '../adapters/devops.js';
 import { DevOpsCredential } from './devops-credential.js';
-import { ProcessRunner } from '../adapters/process.js';
+import { ProcessRunner, SECRET_ENV } from '../adapters/process.js';
 import { SshAdapter } from '../adapters/ssh.js';
 import { ToolsAdapter } from '../adapters/tools.js';
 import { TerraformAdapter } from '../adapters/terraform.js';
@@ -73,8 +73,6 @@ export function isInteractive(opts: GlobalOptions, io: Io): boolean {
   return !opts.yes && !opts.nonInteractive && !truthy(io.env.CI) && Boolean(io.stdin.isTTY);
 }
 
-/** Env vars whose values are secrets wherever they came from: registered for redaction at start-up. */
-const SECRET_ENV = [PAT_ENV, 'ARM_CLIENT_SECRET', 'AZURE_CLIENT_SECRET', 'TF_VAR_devops_pat', 'SYSTEM_ACCESSTOKEN'];
 
 export interface Base {
   log: Logger;

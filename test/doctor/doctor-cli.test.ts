@@ -60,7 +60,7 @@ describe('azure-mlops doctor (the CLI process)', () => {
   });
 
   it('--devops-auth pat and no PAT: its Azure DevOps checks are skipped naming AZURE_DEVOPS_EXT_PAT and --pat-stdin, ok is false, exit 3', async () => {
-    const env = { ...w.env, AZURE_MLOPS_DEVOPS_AUTH: 'pat' };
+    const env: Record<string, string> = { ...w.env, AZURE_MLOPS_DEVOPS_AUTH: 'pat' };
     delete env.AZURE_DEVOPS_EXT_PAT;
     const r = await runCli(['doctor', '--json'], { env, cwd: w.cwd });
     expect(r.code, r.stderr).toBe(3);

@@ -160,6 +160,21 @@ describe('Azure DevOps steps against the fake server (real azure-devops-node-api
     expect(w.devops.world.endpoints.find((x) => x.name === 'AzureMLWorkspace')!.data?.environment).toBe(cloud);
   });
 
+  it('exact identity: a pipeline of the same name in another folder is someone else\'s; ours is created in \\', async () => {
+    const w = await world();
+    w.devops.addProject('mlops');
+    w.devops.addRepo('mlops', 'theirs');
+    const theirs = w.devops.addPipeline('mlops', PIPELINE_NAME, { repo: 'theirs', path: '/x.yml', folder: '\\team-b' });
+    const { ctx } = await worldContext(w);
+    await runSteps(only('tools', 'azure-login', 'service-principal'), ctx, 'apply');
+    await seedAzure(ctx, w);
+    await runSteps(only(...DEVOPS, ...AFTER_TF), ctx, 'apply');
+    const defs = w.devops.world.definitions.filter((d) => d.name === PIPELINE_NAME);
+    expect(defs.map((d) => d.path).sort()).toEqual(['\\', '\\team-b']);
+    expect(ctx.state.stepData<{ pipelineId: number }>('pipeline').pipelineId).not.toBe(theirs.id);
+    expect(ctx.state.data.resources.filter((r) => r.kind === 'pipeline' && r.id === String(theirs.id))).toEqual([]);
+  });
+
   it('a cloud Azure DevOps cannot target is refused before anything is created', async () => {
     const w = await world({ cloud: 'AzureStackHub' });
     const { ctx } = await worldContext(w);

@@ -25,7 +25,7 @@ describe('doctor in a terminal', () => {
   afterAll(async () => w?.stop());
 
   it('--devops-auth pat without a PAT: no prompt; the Azure DevOps checks are skipped naming AZURE_DEVOPS_EXT_PAT / --pat-stdin; exit 3', async () => {
-    const env = { ...w.env, AZURE_MLOPS_DEVOPS_AUTH: 'pat' };
+    const env: Record<string, string> = { ...w.env, AZURE_MLOPS_DEVOPS_AUTH: 'pat' };
     delete env.AZURE_DEVOPS_EXT_PAT;
     w.devops.clearRequests();
     const t = term(['doctor'], { env, cwd: w.cwd });
