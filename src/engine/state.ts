@@ -1,15 +1,18 @@
 import { randomUUID } from 'node:crypto';
-import { mkdir, readFile, rename, writeFile, chmod, open } from 'node:fs/promises';
+import { mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { z } from 'zod';
+import { writeFileSafe } from '../adapters/safe-fs.js';
 import { UUID_RE } from './deployment.js';
+import { writeGitignore } from './state-dir.js';
 import { UsageError } from './errors.js';
 import type { Redactor } from '../ui/redact.js';
 
 /**
  * `<state-dir>/state.json`: the answers, what each step found or created, terraform outputs.
  * Never a secret (every write is checked against the redactor), written atomically
- * (temp file + rename) with mode 0600. The state dir gets a `.gitignore` of `*`.
+ * (temp file + rename, never through a link) with mode 0600. The state dir gets a `.gitignore` of
+ * `*` (src/engine/state-dir.ts).
  */
 
 export const resourceSchema = z.object({
@@ -188,35 +191,22 @@ export class StateStore {
 
   private async write(): Promise<void> {
     this.state.updatedAt = new Date().toISOString();
-    await writeStateFile(this.dir, STATE_FILE, `${JSON.stringify(this.state, null, 2)}\n`, this.redactor);
+    await writeStateFile(this.dir, STATE_FILE, `${JSON.stringify(this.state, null, 2)}\n`, this.redactor, !this.exists);
     this.exists = true;
   }
 }
 
 /**
  * Writes a file of the state dir (state.json, the price cache…): refused if a registered secret
- * would land on disk; atomic (temp file + fsync + rename), mode 0600; creates the dir when needed.
+ * would land on disk; a temp file renamed over the name, mode 0600, never through a link (a file
+ * that is a link is replaced, not followed). The commands prepare the dir first (0700, owned,
+ * nothing loose: src/engine/state-dir.ts); the first write also makes sure of the .gitignore.
  */
-export async function writeStateFile(dir: string, name: string, text: string, redactor: Redactor): Promise<void> {
+export async function writeStateFile(dir: string, name: string, text: string, redactor: Redactor, first = false): Promise<void> {
   if (redactor.redact(text) !== text) {
     throw new Error(`refusing to write a secret into ${name} (this is a bug in azure-mlops; please report it)`);
   }
-  await ensureStateDir(dir);
-  const file = join(dir, name);
-  const tmp = `${file}.${process.pid}.tmp`;
-  const fh = await open(tmp, 'w', 0o600);
-  try {
-    await fh.writeFile(text);
-    await fh.sync();
-  } finally {
-    await fh.close();
-  }
-  await rename(tmp, file);
-  await chmod(file, 0o600);
-}
-
-/** Creates the state dir (0700) with a .gitignore so nothing in it is ever committed. */
-export async function ensureStateDir(dir: string): Promise<void> {
   await mkdir(dir, { recursive: true, mode: 0o700 });
-  await writeFile(join(dir, '.gitignore'), '# azure-mlops state: never commit\n*\n', { flag: 'w', mode: 0o644 });
+  if (first) await writeGitignore(dir);
+  await writeFileSafe(dir, join(dir, name), text, 0o600);
 }

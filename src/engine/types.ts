@@ -123,6 +123,8 @@ export interface Context {
   devops: DevOpsAdapter;
   /** The Azure Retail Prices API (the plan's cost estimate). */
   prices: PricesAdapter;
+  /** Which Azure DevOps credential is used (a PAT, or an Entra token from the az login) and the agents' registration token. */
+  devopsCredential: import('./devops-credential.js').DevOpsCredential;
   /** PAT and client secret: memory only, registered with the redactor. */
   secrets: Secrets;
   redactor: Redactor;

@@ -1,4 +1,4 @@
-import { PAT_SCOPES } from '../adapters/devops.js';
+import { DevOpsError, PAT_SCOPES } from '../adapters/devops.js';
 import { PAT_ENV } from '../config/fields.js';
 import { createdBy, describedConflict, refusedCheck } from '../engine/deployment.js';
 import { createTracked, recordFound } from '../engine/ownership.js';
@@ -13,13 +13,31 @@ import { deploymentId } from './deployment-values.js';
  * by name or queues its creation and polls the operation to the end. The project's description
  * names this deployment's id; a project whose description names another deployment is refused.
  */
-export const devopsProjectStep = defineStep<'devops' | 'answers' | 'state' | 'secrets' | 'log'>({
+export const devopsProjectStep = defineStep<'devops' | 'devopsCredential' | 'answers' | 'state' | 'secrets' | 'log'>({
   id: 'devops-project',
   title: 'Azure DevOps project',
   dependsOn: [],
-  /** The PAT, asked before any work when none was given: where to create it, with which scopes. */
+  /**
+   * Before any work: the credential. A PAT that must be asked for is asked now (where to create it,
+   * with which scopes). An Entra token is tried now: when the organization refuses it, say why and
+   * how to fix that, then — automatic mode only — ask for a PAT instead.
+   */
   async prepare(ctx) {
-    if (ctx.answers.get('devopsAuth') !== 'pat' || ctx.secrets.hasPat) return;
+    const cred = ctx.devopsCredential;
+    if (cred.kind === 'entra') {
+      try {
+        await ctx.devops.validate();
+        return;
+      } catch (e) {
+        if (!(e instanceof DevOpsError) || !e.refused || !cred.automatic) throw e;
+        ctx.log.warn(e.message);
+        if (e.fix) ctx.log.hint(`  ${ctx.log.c.bold('fix:')} ${e.fix}`);
+        ctx.log.info('You can go on now with a personal access token instead.');
+        cred.usePat();
+        ctx.devops.resetAuth();
+      }
+    }
+    if (ctx.secrets.hasPat) return;
     const { c } = ctx.log;
     ctx.log.info('');
     ctx.log.info(`Azure DevOps needs a personal access token (PAT) for ${ctx.devops.orgUrl} (${PAT_ENV} is not set).`);

@@ -18,6 +18,8 @@ export const SUB = '22222222-2222-2222-2222-222222222222';
 /** The fake az's second subscription ("Contoso Prod"). */
 export const SUB2 = '33333333-3333-3333-3333-333333333333';
 export const PREFIX = 'mlops01';
+/** The Microsoft Entra token the fake az hands out for Azure DevOps' resource id (fake-az-impl.mjs `account get-access-token`). */
+export const DEVOPS_TOKEN = 'fake-token-for-499b84ac1321427faa17267ca6975798';
 
 /** The pipeline's managed identity as the terraform fixture names it (its federated credentials live under it in the fake ARM). */
 export const pipelineIdentityId = (sub: string, prefix = PREFIX) => `/subscriptions/${sub}/resourceGroups/rg-${prefix}-ml/providers/Microsoft.ManagedIdentity/userAssignedIdentities/id-${prefix}-pipeline`;
@@ -105,7 +107,10 @@ export async function startWorld(
     }
     return undefined;
   };
-  const devops = await FakeDevOps.start({ pat: PAT, onRunComplete: federatedLogin, ...opts.devops });
+  // The organization accepts the PAT and the Entra token of the az login (a member, connected to the
+  // tenant), unless a test gives another `bearer` (an organization that refuses it).
+  const bearer = opts.devops?.bearer ?? DEVOPS_TOKEN;
+  const devops = await FakeDevOps.start({ pat: PAT, onRunComplete: federatedLogin, ...opts.devops, bearer });
   const prices = await FakePrices.start(opts.prices);
   // What terraform's apply creates in Azure and later calls address directly.
   for (const sub of [SUB, SUB2]) {
@@ -117,7 +122,10 @@ export async function startWorld(
   arm.onRunCommand = (_vmId, body) => {
     const p = Object.fromEntries((body.properties?.parameters ?? []).map((x) => [x.name, x.value]));
     const token = body.properties?.protectedParameters?.find((x) => x.name === 'AZP_TOKEN')?.value;
-    if (token !== PAT) return { exitCode: 1, output: 'config.sh: VS30063: You are not authorized to access the organization.' };
+    // config.sh --auth pat sends the token as a Basic password; Azure DevOps takes a PAT or a Microsoft
+    // Entra access token there (agent CredentialProvider.cs PersonalAccessToken; az devops extension
+    // services.py sends its Entra token the same way; see terraform/modules/agent-bootstrap).
+    if (token !== PAT && token !== bearer) return { exitCode: 1, output: 'config.sh: VS30063: You are not authorized to access the organization.' };
     const existing = new Set(devops.world.agents.map((a) => a.name));
     for (let i = 1; i <= Number(p.AZP_AGENTS); i++) {
       const name = `${p.AZP_AGENT_PREFIX}-${i}`;

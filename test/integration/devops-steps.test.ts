@@ -1,6 +1,6 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { runSteps } from '../../src/engine/runner.js';
 import type { Context, Step } from '../../src/engine/types.js';
 import { buildSteps } from '../../src/steps/index.js';
@@ -160,6 +160,21 @@ describe('Azure DevOps steps against the fake server (real azure-devops-node-api
     expect(w.devops.world.endpoints.find((x) => x.name === 'AzureMLWorkspace')!.data?.environment).toBe(cloud);
   });
 
+  it('exact identity: a pipeline of the same name in another folder is someone else\'s; ours is created in \\', async () => {
+    const w = await world();
+    w.devops.addProject('mlops');
+    w.devops.addRepo('mlops', 'theirs');
+    const theirs = w.devops.addPipeline('mlops', PIPELINE_NAME, { repo: 'theirs', path: '/x.yml', folder: '\\team-b' });
+    const { ctx } = await worldContext(w);
+    await runSteps(only('tools', 'azure-login', 'service-principal'), ctx, 'apply');
+    await seedAzure(ctx, w);
+    await runSteps(only(...DEVOPS, ...AFTER_TF), ctx, 'apply');
+    const defs = w.devops.world.definitions.filter((d) => d.name === PIPELINE_NAME);
+    expect(defs.map((d) => d.path).sort()).toEqual(['\\', '\\team-b']);
+    expect(ctx.state.stepData<{ pipelineId: number }>('pipeline').pipelineId).not.toBe(theirs.id);
+    expect(ctx.state.data.resources.filter((r) => r.kind === 'pipeline' && r.id === String(theirs.id))).toEqual([]);
+  });
+
   it('a cloud Azure DevOps cannot target is refused before anything is created', async () => {
     const w = await world({ cloud: 'AzureStackHub' });
     const { ctx } = await worldContext(w);
@@ -200,14 +215,36 @@ describe('Azure DevOps steps against the fake server (real azure-devops-node-api
     }
   });
 
-  it('no PAT in non-interactive mode: exit 2 naming AZURE_DEVOPS_EXT_PAT, nothing created', async () => {
+  it('--devops-auth pat without a PAT in non-interactive mode: exit 2 naming AZURE_DEVOPS_EXT_PAT, nothing created', async () => {
     const w = await world();
     delete w.env.AZURE_DEVOPS_EXT_PAT;
-    const { ctx } = await worldContext(w);
+    const { ctx } = await worldContext(w, { devopsAuth: 'pat' });
     const e = await runSteps(only(...DEVOPS), ctx, 'apply').catch((x) => x);
     expect(e.exitCode).toBe(2);
     expect(e.fix).toContain('AZURE_DEVOPS_EXT_PAT');
     expect(w.devops.mutating()).toEqual([]);
+  });
+
+  it('no PAT: the Entra token of the az login, taken again before it expires during a long run', async () => {
+    // Tokens that live 6 minutes: the client keeps 5 minutes of margin, so every new client takes a new one.
+    const w = await world({ az: { tokenLifetimeSeconds: 360 } });
+    delete w.env.AZURE_DEVOPS_EXT_PAT;
+    const { ctx } = await worldContext(w);
+    expect(ctx.devopsCredential.kind).toBe('entra');
+    await runSteps(only('devops-project'), ctx, 'apply');
+    const tokenCalls = () => w.az.calls().filter((c) => c.cmd === 'account get-access-token' && c.argv.includes('499b84ac-1321-427f-aa17-267ca6975798')).length;
+    const first = tokenCalls();
+    expect(first).toBeGreaterThanOrEqual(1);
+    // Six minutes later (terraform applied meanwhile): the next call takes a new token first.
+    const now = Date.now();
+    const spy = vi.spyOn(Date, 'now').mockReturnValue(now + 6 * 60_000);
+    try {
+      await ctx.devops.findProject('mlops');
+    } finally {
+      spy.mockRestore();
+    }
+    expect(tokenCalls()).toBeGreaterThan(first);
+    expect([...new Set(w.devops.requests.map((r) => r.authScheme))]).toEqual(['bearer']);
   });
 
   it('429 with Retry-After: waits at least that long, then succeeds', async () => {

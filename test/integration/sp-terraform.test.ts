@@ -79,6 +79,25 @@ describe('service-principal step (fake az)', () => {
     expect(ctx.state.stepData('service-principal')).toMatchObject({ appId: 'app-1', objectId: 'obj-sp' });
   });
 
+  it('exact identity: apps whose names only start with ours (az --display-name is a prefix filter) or differ in case are never taken', async () => {
+    const legacy = { id: 'obj-legacy', appId: 'app-legacy', displayName: 'azure-mlops-mlops01-pipeline-legacy', passwordCredentials: [{ keyId: 'k0', displayName: 'theirs' }] };
+    const upper = { id: 'obj-upper', appId: 'app-upper', displayName: 'AZURE-MLOPS-MLOPS01-PIPELINE', passwordCredentials: [] };
+    const w = world({ apps: [legacy, upper], servicePrincipals: [{ id: 'sp-legacy', appId: 'app-legacy', displayName: legacy.displayName }] });
+    // The fake answers like az: both are listed for our name.
+    const { ctx } = await ctxOf(w, { auth: 'secret' });
+    expect((await servicePrincipalStep.check(ctx)).summary).toMatch(/no app registration named 'azure-mlops-mlops01-pipeline'/);
+    await runSteps(STEPS.filter((s) => s.id !== 'terraform'), ctx, 'apply');
+    const listed = w.az.calls().find((c) => c.cmd === 'ad app list');
+    expect(listed?.argv).toContain('azure-mlops-mlops01-pipeline');
+    const apps = w.az.world().apps;
+    expect(apps.find((a: { appId: string }) => a.appId === 'app-legacy')).toEqual(legacy);
+    expect(apps.find((a: { appId: string }) => a.appId === 'app-upper')).toEqual(upper);
+    const ours = apps.filter((a: { displayName: string }) => a.displayName === 'azure-mlops-mlops01-pipeline');
+    expect(ours).toHaveLength(1);
+    expect(ctx.state.stepData('service-principal')).toMatchObject({ appId: ours[0].appId });
+    expect(w.az.mutatingCalls().filter((c) => /app-legacy|app-upper|obj-legacy|obj-upper/.test(c.argv.join(' ')))).toEqual([]);
+  });
+
   it('old az (< 2.37) returns objectId instead of id: still read', async () => {
     const w = world({ version: '2.30.0', apps: [{ id: 'obj-app', appId: 'app-1', displayName: 'azure-mlops-mlops01-pipeline' }], servicePrincipals: [{ id: 'obj-sp', appId: 'app-1', displayName: 'x' }] });
     const { ctx } = await ctxOf(w, APP);
