@@ -194,16 +194,19 @@ export class AzAdapter {
     }
   }
 
-  /** App registrations with this display name (appId and object id; az < 2.37 says objectId). */
+  /**
+   * App registrations named exactly `displayName` (appId and object id; az < 2.37 says objectId).
+   * az's `--display-name` is a prefix filter (see exactDisplayName): the answer is narrowed here.
+   */
   async appsByName(displayName: string): Promise<Array<{ appId: string; objectId: string }>> {
-    const apps = await this.json(['ad', 'app', 'list', '--display-name', displayName], z.array(z.object({ appId: z.string(), id: z.string().optional(), objectId: z.string().optional() }).passthrough()));
-    return apps.map((a) => ({ appId: a.appId, objectId: a.id ?? a.objectId ?? '' }));
+    const apps = await this.json(['ad', 'app', 'list', '--display-name', displayName], z.array(z.object({ appId: z.string(), displayName: z.string().nullish(), id: z.string().optional(), objectId: z.string().optional() }).passthrough()));
+    return exactDisplayName(apps, displayName).map((a) => ({ appId: a.appId, objectId: a.id ?? a.objectId ?? '' }));
   }
 
-  /** The service principal of an app, if any. */
+  /** The service principal of an app, if any (the `appId eq` filter is exact; checked again anyway). */
   async servicePrincipalOf(appId: string): Promise<{ objectId: string } | undefined> {
-    const sps = await this.json(['ad', 'sp', 'list', '--filter', `appId eq '${appId}'`], z.array(z.object({ id: z.string().optional(), objectId: z.string().optional() }).passthrough()));
-    const sp = sps[0];
+    const sps = await this.json(['ad', 'sp', 'list', '--filter', `appId eq '${appId}'`], z.array(z.object({ appId: z.string().optional(), id: z.string().optional(), objectId: z.string().optional() }).passthrough()));
+    const sp = sps.find((s) => s.appId === undefined || s.appId === appId);
     return sp ? { objectId: sp.id ?? sp.objectId ?? '' } : undefined;
   }
 
@@ -230,6 +233,19 @@ export class AzAdapter {
   deleteStorageAccount(name: string, resourceGroup: string, subscription?: string): Promise<boolean> {
     return this.remove(['storage', 'account', 'delete', '--name', name, '--resource-group', resourceGroup, '--yes', ...(subscription ? ['--subscription', subscription] : [])]);
   }
+}
+
+/**
+ * The objects of an `az ad app list` / `az ad sp list --display-name X` answer that are named
+ * exactly X. az's `--display-name` is a PREFIX match: azure-cli
+ * `src/azure-cli/azure/cli/command_modules/role/custom.py` (`list_applications`,
+ * `list_service_principals`) sends the Microsoft Graph filter `startswith(displayName,'X')`, which
+ * also ignores case. So `--display-name azure-mlops-p01-pipeline` lists `azure-mlops-p01-pipeline-legacy`
+ * too. Exact means case-sensitive equality, as az's own `create_application` compares
+ * (`x['displayName'] == display_name`): Entra display names are not unique and keep their case.
+ */
+export function exactDisplayName<T extends { displayName?: string | null }>(list: readonly T[], name: string): T[] {
+  return list.filter((x) => x.displayName === name);
 }
 
 /** Compares dotted versions numerically: -1, 0, 1. */

@@ -32,11 +32,12 @@ const MIN_NODE = '22.12.0';
 
 /**
  * Whether Azure DevOps can be called without asking: a PAT in AZURE_DEVOPS_EXT_PAT or on stdin
- * (--pat-stdin), or an Entra token from the az login (--devops-auth entra). Doctor never prompts:
- * without one, its Azure DevOps checks are skipped and it exits 3.
+ * (--pat-stdin), or — automatically without a PAT, or with --devops-auth entra — a Microsoft Entra
+ * token from the az login. Doctor never prompts: only `--devops-auth pat` without a PAT leaves its
+ * Azure DevOps checks skipped (exit 3).
  */
-export function hasDevOpsCredential(ctx: Pick<Context, 'answers' | 'secrets'>): boolean {
-  return ctx.answers.maybe('devopsAuth') === 'entra' || ctx.secrets.hasPat;
+export function hasDevOpsCredential(ctx: Pick<Context, 'devopsCredential'>): boolean {
+  return ctx.devopsCredential.availableWithoutPrompt;
 }
 
 function once<T>(fn: () => Promise<T>): () => Promise<T> {
@@ -122,6 +123,8 @@ export function doctorChecks(ctx: Context): DoctorCheck[] {
     pre('azure.role-assignments', 'Rights to create role assignments'),
     pre('azure.names', 'Global names'),
     pre('azure.deleted-vault', 'Soft-deleted key vault'),
+    // Another state dir's deployment on this prefix: missing, with the fix (init refuses it, exit 2).
+    pre('azure.deployment', 'One deployment per prefix'),
     {
       id: 'azure.pipeline-identity',
       group: 'azure',
@@ -164,8 +167,8 @@ export function doctorChecks(ctx: Context): DoctorCheck[] {
         if (c.answers.maybe('org') && !hasDevOpsCredential(c)) {
           return {
             status: 'skipped',
-            summary: `skipped: no Azure DevOps credential (${PAT_ENV} is not set and --pat-stdin was not given)`,
-            fix: `Set ${PAT_ENV} or pipe the PAT to --pat-stdin (doctor never prompts); --devops-auth entra uses your az login instead.\n${patFix(c.answers.get('org'))}`,
+            summary: `skipped: no Azure DevOps credential (--devops-auth pat, but ${PAT_ENV} is not set and --pat-stdin was not given)`,
+            fix: `Set ${PAT_ENV} or pipe the PAT to --pat-stdin (doctor never prompts); without --devops-auth pat your az login's Microsoft Entra token is used instead.\n${patFix(c.answers.get('org'))}`,
           };
         }
         const who = await c.devops.validate();

@@ -93,8 +93,8 @@ export const answerFields = {
   devopsAuth: {
     flag: '--devops-auth <kind>',
     env: ['AZURE_MLOPS_DEVOPS_AUTH'],
-    description: "how to call Azure DevOps: 'pat' (AZURE_DEVOPS_EXT_PAT / --pat-stdin / prompt) or 'entra' (a token from your az login; the PAT is still needed to register the agents)",
-    defaultValue: 'pat',
+    description: "force the Azure DevOps credential: 'pat' (AZURE_DEVOPS_EXT_PAT / --pat-stdin / prompt) or 'entra' (a Microsoft Entra token from your az login)",
+    defaultNote: 'automatic: a PAT when one is given, else a Microsoft Entra token from your az login',
   },
   pipelineIdentity: {
     flag: '--pipeline-identity <kind>',
@@ -112,7 +112,7 @@ export const answerFields = {
   terraformDir: {
     flag: '--terraform-dir <dir>',
     env: ['AZURE_MLOPS_TERRAFORM_DIR'],
-    description: 'apply your own fork of the terraform module instead of the bundled one (same variables and outputs)',
+    description: 'apply your own fork of the terraform module instead of the bundled one (same variables and outputs: checked before anything runs)',
     defaultNote: 'the bundled terraform/',
   },
   stateBackend: {

@@ -5,8 +5,9 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ArmAdapter } from '../adapters/arm/index.js';
 import { AzAdapter } from '../adapters/az.js';
-import { DevOpsAdapter, DEVOPS_RESOURCE } from '../adapters/devops.js';
-import { ProcessRunner } from '../adapters/process.js';
+import { DevOpsAdapter } from '../adapters/devops.js';
+import { DevOpsCredential } from './devops-credential.js';
+import { ProcessRunner, SECRET_ENV } from '../adapters/process.js';
 import { SshAdapter } from '../adapters/ssh.js';
 import { ToolsAdapter } from '../adapters/tools.js';
 import { TerraformAdapter } from '../adapters/terraform.js';
@@ -73,8 +74,6 @@ export function isInteractive(opts: GlobalOptions, io: Io): boolean {
   return !opts.yes && !opts.nonInteractive && !truthy(io.env.CI) && Boolean(io.stdin.isTTY);
 }
 
-/** Env vars whose values are secrets wherever they came from: registered for redaction at start-up. */
-const SECRET_ENV = [PAT_ENV, 'ARM_CLIENT_SECRET', 'AZURE_CLIENT_SECRET', 'TF_VAR_devops_pat', 'SYSTEM_ACCESSTOKEN'];
 
 export interface Base {
   log: Logger;
@@ -139,19 +138,13 @@ export async function createContext(base: Base, opts: GlobalOptions, co: Context
   const httpTimeout = Number(io.env.AZURE_MLOPS_HTTP_TIMEOUT_MS) || undefined;
   const az = new AzAdapter(proc, 'az', azTimeout);
   const secrets = new Secrets(redactor, { env: io.env, patStdin: Boolean(opts.patStdin), stdin: io.stdin, ui });
+  const devopsCredential = new DevOpsCredential({ answers, secrets, az, redactor });
   const devops = new DevOpsAdapter({
     orgUrl: answers.maybe('org') ?? '',
     log,
     ...(httpTimeout ? { timeoutMs: httpTimeout } : {}),
     signal: co.signal,
-    auth: async () => {
-      if (answers.maybe('devopsAuth') === 'entra') {
-        const { token } = await az.accessToken(DEVOPS_RESOURCE);
-        redactor.add(token);
-        return { kind: 'bearer', token };
-      }
-      return { kind: 'pat', pat: await secrets.pat('Azure DevOps') };
-    },
+    auth: () => devopsCredential.auth(answers.maybe('org') ?? 'Azure DevOps'),
   });
   return {
     answers,
@@ -164,6 +157,7 @@ export async function createContext(base: Base, opts: GlobalOptions, co: Context
     terraform: base.terraform,
     secrets,
     devops,
+    devopsCredential,
     tools: new ToolsAdapter(proc),
     prices: new PricesAdapter({ endpoint: io.env[PRICES_URL_ENV] || undefined, onRequest: (url) => log.debug(`GET ${url}`) }),
     ssh: new SshAdapter(proc, run.homeDir),

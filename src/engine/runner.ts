@@ -59,6 +59,11 @@ function reported({ facts: _facts, ...shown }: CheckResult<unknown>): CheckResul
   return shown;
 }
 
+/** A check that found another deployment's object stops the run (exit 2) before anything is created. */
+function refuse(r: CheckResult | undefined): void {
+  if (r?.refusal) throw new UsageError(r.refusal.message, r.refusal.fix);
+}
+
 function errorText(e: unknown): { error: string; fix?: string } {
   if (e instanceof CliError) return { error: e.message, ...(e.fix ? { fix: e.fix } : {}) };
   return { error: e instanceof Error ? e.message : String(e) };
@@ -103,6 +108,8 @@ export async function runSteps(steps: readonly Step[], ctx: Context, mode: Mode,
     if (depsOk) {
       found = await ctx.ui.task(`checking ${step.title}`, () => step.check(ctx));
       rep.check = reported(found);
+      // Another deployment's object: no plan; the survey finishes (read-only), then the run is refused.
+      if (rep.check.refusal) return false;
       if (isSatisfied(rep.check)) {
         rep.outcome = 'already';
         // Its facts (the subscription, the project id, ...) serve the later checks and plans now;
@@ -122,6 +129,8 @@ export async function runSteps(steps: readonly Step[], ctx: Context, mode: Mode,
     if (rep.outcome !== 'pending') rep.outcome = 'planned';
     return ready;
   });
+  // The first refusal in step order (the prefix's resource groups before the Azure DevOps objects).
+  for (const s of steps) refuse(reports.get(s.id)!.check);
   if (surveyed.error) throw surveyed.error;
 
   const todo = steps.filter((s) => reports.get(s.id)!.outcome !== 'already');
@@ -157,6 +166,7 @@ export async function runSteps(steps: readonly Step[], ctx: Context, mode: Mode,
       if (rep.outcome === 'pending') {
         const found = await step.check(ctx);
         rep.check = reported(found);
+        refuse(rep.check);
         if (isSatisfied(rep.check)) {
           rep.outcome = 'already';
           await markDone(ctx, step.id, rep.check);

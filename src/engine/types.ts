@@ -75,6 +75,13 @@ export interface CheckResult<F = undefined> {
    * the one plan is complete. Never written to the state file by the survey.
    */
   anticipated?: Record<string, unknown>;
+  /**
+   * The step must not go on: what it found is another deployment's (src/engine/deployment.ts).
+   * Comes with status 'missing'. init (and its dry run) refuses the whole run with it, a UsageError
+   * (exit 2), once the read-only survey is done, before anything is created (the first refusal in
+   * step order wins); doctor shows the check as missing with `fix`.
+   */
+  refusal?: { message: string; fix: string };
   /** The step's typed findings for its plan() (see above). */
   facts?: F;
 }
@@ -129,6 +136,8 @@ export interface Context {
   devops: DevOpsAdapter;
   /** The Azure Retail Prices API (the plan's cost estimate). */
   prices: PricesAdapter;
+  /** Which Azure DevOps credential is used (a PAT, or an Entra token from the az login) and the agents' registration token. */
+  devopsCredential: import('./devops-credential.js').DevOpsCredential;
   /** PAT and client secret: memory only, registered with the redactor. */
   secrets: Secrets;
   redactor: Redactor;

@@ -10,11 +10,12 @@ import { loginOf } from './azure-login.js';
  * The seed's terraform registered the agents with the PAT inside the VM's bootstrap — which puts
  * the PAT into terraform's state (VM extension settings are stored there). Here terraform only
  * installs the agents; this step registers them through an Azure managed Run Command whose
- * protected parameter carries the PAT: over HTTPS to Azure only, never returned by Azure, handed to
+ * protected parameter carries the token — the PAT, or without one a short-lived Microsoft Entra
+ * access token from the az login (no PAT anywhere) —: over HTTPS to Azure only, never returned by Azure, handed to
  * the VM's register script as an environment variable, and the run command is deleted afterwards.
  * Done when the N agents of the VM are online in the pool.
  */
-type Ctx = Pick<Context, 'devops' | 'arm' | 'answers' | 'state' | 'secrets' | 'log' | 'ui' | 'signal' | 'run'>;
+type Ctx = Pick<Context, 'devops' | 'devopsCredential' | 'arm' | 'answers' | 'state' | 'log' | 'ui' | 'signal' | 'run'>;
 
 export const RUN_COMMAND_NAME = 'azure-mlops-register-agents';
 const DEFAULT_SCRIPT = '/opt/azagent/register-agents.sh';
@@ -67,19 +68,19 @@ export const agentsStep = defineStep({
   },
   async plan(ctx) {
     const t = target(ctx);
-    // Needed even with --devops-auth entra: ask for it (or fail, naming the env var) before anything is created.
-    if (!ctx.run.dryRun) await ctx.secrets.pat('the agents on the VM register with it, even with --devops-auth entra');
+    const token = ctx.devopsCredential.kind === 'pat' ? 'the PAT' : 'a short-lived Microsoft Entra access token from your az login';
     return [
       {
         action: 'run',
-        what: `register ${t.count} agents (${t.namePrefix}-1..${t.count}) on the agent VM with an Azure Run Command; the PAT goes only into its protected parameters (HTTPS, never stored), and the run command is deleted afterwards`,
+        what: `register ${t.count} agents (${t.namePrefix}-1..${t.count}) on the agent VM with an Azure Run Command; ${token} goes only into its protected parameters (HTTPS, never stored), and the run command is deleted afterwards`,
         details: [`VM ${t.vmId}`, `script ${t.script} (AZP_URL, AZP_POOL, AZP_AGENTS, AZP_AGENT_PREFIX; AZP_TOKEN protected)`],
       },
     ];
   },
   async apply(ctx) {
     const t = target(ctx);
-    const pat = await ctx.secrets.pat('the agents register with it');
+    // Only at registration: the agents keep their own credentials afterwards.
+    const token = await ctx.devopsCredential.registrationToken('the agents register with it');
     const known = await ourAgents(ctx);
     if (!known.pool) throw new StepError(`pool '${ctx.answers.get('pool')}' does not exist`, 'Re-run azure-mlops init (the agent-pool step creates it).', 'agents');
     const poolId = known.pool.id;
@@ -101,7 +102,7 @@ export const agentsStep = defineStep({
             { name: 'AZP_AGENTS', value: String(t.count) },
             { name: 'AZP_AGENT_PREFIX', value: t.namePrefix },
           ],
-          protectedParameters: [{ name: 'AZP_TOKEN', value: pat }],
+          protectedParameters: [{ name: 'AZP_TOKEN', value: token }],
           timeoutInSeconds: 1200,
         });
       } finally {
@@ -110,7 +111,7 @@ export const agentsStep = defineStep({
     });
     if (result.exitCode !== 0) {
       const tail = (result.error || result.output || '').trim().split('\n').slice(-5).join(' | ');
-      throw new StepError(`registering the agents failed on the VM (exit ${result.exitCode ?? '?'}, ${result.state}): ${tail}`, 'Check the PAT has Agent Pools (Read & manage); re-run azure-mlops init to retry.', 'agents');
+      throw new StepError(`registering the agents failed on the VM (exit ${result.exitCode ?? '?'}, ${result.state}): ${tail}`, ctx.devopsCredential.kind === 'pat' ? 'Check the PAT has Agent Pools (Read & manage); re-run azure-mlops init to retry.' : `Check that your account may administer agent pools in ${ctx.answers.get('org')} (Organization settings > Agent pools > Security); re-run azure-mlops init to retry.`, 'agents');
     }
     // The agents come online a few seconds after their services start.
     for (let i = 0; i < 60 && !ctx.signal.aborted; i++) {

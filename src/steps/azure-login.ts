@@ -45,6 +45,15 @@ function matches(acc: AzAccount, want: string): boolean {
   return acc.id.toLowerCase() === want.toLowerCase() || acc.name.toLowerCase() === want.toLowerCase();
 }
 
+/**
+ * The subscriptions `want` names: the one with that id, else every one with that name. Names are not
+ * unique (two "Pay-As-You-Go" in two tenants): several are listed by the caller, never guessed.
+ */
+function matching(accounts: readonly AzAccount[], want: string): AzAccount[] {
+  const byId = accounts.filter((a) => a.id.toLowerCase() === want.toLowerCase());
+  return byId.length ? byId : accounts.filter((a) => a.name.toLowerCase() === want.toLowerCase());
+}
+
 export async function currentAccount(ctx: Pick<Context, 'az'>): Promise<AzAccount | undefined> {
   try {
     return await ctx.az.account();
@@ -87,7 +96,8 @@ export const azureLoginStep = defineStep({
     const want = wanted(ctx);
     if (want && !matches(acc, want)) {
       // Switching az's default is all that is left: later checks read the subscription from these facts.
-      const target = (await ctx.az.accounts()).find((a) => matches(a, want));
+      const found = matching(await ctx.az.accounts(), want);
+      const target = found.length === 1 ? found[0] : undefined;
       return {
         status: 'missing',
         summary: `az is on subscription ${describe(acc)}, this deployment uses ${target ? describe(target) : want}`,
@@ -134,7 +144,14 @@ async function subscriptionChanges(ctx: Ctx, acc: AzAccount): Promise<Change[]> 
     const accounts = await ctx.az.accounts();
     // prepare() asked for it in a terminal; otherwise az's current subscription.
     const want = wanted(ctx) ?? acc.id;
-    const target = accounts.find((a) => matches(a, want));
+    const found = matching(accounts, want);
+    if (found.length > 1) {
+      throw new UsageError(
+        `${found.length} subscriptions are named '${want}': ${found.map(describe).join(', ')}.`,
+        `Pass the id of the one you mean with ${howToSet('subscription')}.`,
+      );
+    }
+    const target = found[0];
     if (!target) {
       throw new UsageError(
         `Subscription '${want}' is not among the ${accounts.length} subscriptions az can see.`,

@@ -8,9 +8,13 @@ import { formatCommand } from '../adapters/process.js';
 import { howToSet } from '../config/fields.js';
 import { namesFor } from '../config/naming.js';
 import { plannedCompute, type PlannedCompute, type QuotaPool } from '../config/sizing.js';
+import { DEPLOYMENT_TAG, conflictFix, conflictMessage, sharedDeploymentId, type Conflict } from '../engine/deployment.js';
 import { StepError } from '../engine/errors.js';
 import { defineStep, type Change, type CheckResult, type CheckStatus, type Context, type StepId } from '../engine/types.js';
 import { subscriptionOf } from './azure-login.js';
+import { deploymentId } from './deployment-values.js';
+import { localStateHasResources, workdir } from './terraform.js';
+import { backendSettings } from './terraform-backend.js';
 
 /**
  * Azure preflight, before terraform plan (and part of `doctor`): everything terraform would trip
@@ -19,7 +23,11 @@ import { subscriptionOf } from './azure-login.js';
  * - the global names (storage account, container registry, key vault) are free or already this
  *   deployment's, and no soft-deleted key vault holds the vault name (purged with --purge-deleted);
  * - the region has vCPU quota for the AKS nodes, the agent VM and the training cluster's maximum;
- * - the signed-in identity may create resource groups and role assignments.
+ * - the signed-in identity may create resource groups and role assignments;
+ * - the prefix is not deployed from elsewhere: rg-{prefix}-ml and rg-{prefix}-devops do not exist,
+ *   or carry this deployment's id in their tag azure-mlops-deployment (or, untagged, were made by
+ *   this state dir's terraform before deployment ids existed). Another deployment's is a refusal
+ *   (exit 2, before anything is created): src/engine/deployment.ts.
  * Problems the step cannot fix stop the run in plan(), before anything is created.
  */
 
@@ -48,7 +56,7 @@ export const REQUIRED_PROVIDERS = [
   'Microsoft.Storage',
 ] as const;
 
-export type PreflightCheckId = 'azure.providers' | 'azure.names' | 'azure.deleted-vault' | 'azure.quota' | 'azure.role-assignments';
+export type PreflightCheckId = 'azure.providers' | 'azure.names' | 'azure.deleted-vault' | 'azure.quota' | 'azure.role-assignments' | 'azure.deployment';
 
 /** One preflight check, as doctor shows it. */
 export interface PreflightCheck {
@@ -69,6 +77,8 @@ export interface Problem {
 
 interface CheckOutcome extends PreflightCheck {
   problems: Problem[];
+  /** Another deployment's resource group: the run is refused (CheckResult.refusal). */
+  refusal?: { message: string; fix: string };
 }
 
 /** api-versions for reading this deployment's own resources (ownership of a taken name, quota on re-runs). */
@@ -189,6 +199,7 @@ async function survey(ctx: PreflightCtx, opts: PreflightOptions): Promise<Survey
       }),
     ),
     guard('azure.role-assignments', 'Rights on the subscription', () => checkRights(subscriptionId, permissions)),
+    guard('azure.deployment', 'One deployment per prefix', () => checkDeployment(ctx, arm, subscriptionId, [names.mlResourceGroup, names.devopsResourceGroup])),
   ]);
   return { subscriptionId, checks };
 }
@@ -471,6 +482,47 @@ async function checkRights(subscriptionId: string, permissions: () => Promise<Pe
   return finish('azure.role-assignments', title, 'can create resource groups and role assignments', problems, warnings);
 }
 
+// ---- one deployment per prefix ------------------------------------------------------------------
+
+/**
+ * The prefix's resource groups belong to this deployment, or do not exist yet. A group tagged
+ * azure-mlops-deployment with another id is another state dir's deployment; an untagged one is
+ * ours only when this state dir's terraform made it (an azure-mlops before deployment ids tagged
+ * nothing: its next apply adds the tag), otherwise someone else's.
+ */
+async function checkDeployment(ctx: PreflightCtx, arm: ArmAdapter, subscriptionId: string, groups: string[]): Promise<CheckOutcome> {
+  const id = 'azure.deployment';
+  const title = 'One deployment per prefix';
+  const ours = deploymentId(ctx);
+  const found = await Promise.all(groups.map((g) => arm.resources.resourceGroup(subscriptionId, g)));
+  const createdHere = () =>
+    Boolean(ctx.state.resource('terraform-deployment')?.createdByUs) || ctx.state.data.steps.terraform !== undefined || localStateHasResources(workdir(ctx));
+  for (const g of found) {
+    if (!g) continue;
+    // "Tag names are case-insensitive for operations" (Azure Resource Manager docs, "Use tags to organize your Azure resources").
+    const tag = Object.entries(g.tags).find(([k]) => k.toLowerCase() === DEPLOYMENT_TAG)?.[1];
+    if (tag ? tag.toLowerCase() === ours.toLowerCase() : createdHere()) continue;
+    const conflict: Conflict = { what: `The prefix '${ctx.answers.get('prefix')}' (resource group ${g.name})`, owner: tag, ours };
+    const message = conflictMessage(conflict);
+    const fix = conflictFix('prefix', backendHint(ctx, tag));
+    return { id, title, status: 'missing', summary: message, fix, problems: [{ text: message, fix }], refusal: { message, fix } };
+  }
+  const present = found.filter((g): g is NonNullable<typeof g> => g !== null).map((g) => g.name);
+  return finish(id, title, present.length ? `${present.join(' and ')}: this deployment's (${ours})` : `${groups.join(' and ')} not created yet`, []);
+}
+
+/** When the two deployments differ in where they keep terraform's state, the fix says so. */
+function backendHint(ctx: PreflightCtx, owner: string | undefined): string | undefined {
+  if (!owner) return undefined;
+  const shared = sharedDeploymentId(backendSettings(ctx));
+  const local = ctx.answers.get('stateBackend') !== 'azurerm';
+  if (local && owner.toLowerCase() === shared) {
+    return 'That deployment keeps its terraform state in Azure: to share it, run with --state-backend azurerm (env AZURE_MLOPS_STATE_BACKEND).';
+  }
+  if (!local) return "That deployment keeps its terraform state in its own state dir (the local backend): only that state dir can run it.";
+  return undefined;
+}
+
 // ---- public API ------------------------------------------------------------------------------
 
 /**
@@ -484,7 +536,7 @@ export interface PreflightFacts {
 /** Every preflight check, one entry each, for doctor. */
 export async function runPreflightChecks(ctx: PreflightCtx, opts: PreflightOptions = { purgeDeleted: false }): Promise<PreflightCheck[]> {
   const s = await survey(ctx, opts);
-  return s.checks.map(({ problems: _problems, ...c }) => c);
+  return s.checks.map(({ problems: _problems, refusal: _refusal, ...c }) => c);
 }
 
 function combine(checks: readonly CheckOutcome[], subscriptionId: string, location: string): CheckResult<PreflightFacts> {
@@ -499,6 +551,9 @@ function combine(checks: readonly CheckOutcome[], subscriptionId: string, locati
     if (c.fix) details.push(`  fix: ${c.fix}`);
   }
   const missing = checks.filter((c) => c.status === 'missing');
+  // Another deployment's resource group: nothing else matters, the run is refused.
+  const refused = checks.find((c) => c.refusal);
+  if (refused?.refusal) return { status: 'missing', summary: refused.summary, fix: refused.refusal.fix, details, refusal: refused.refusal, facts };
   const fix = [...new Set(failed.map((c) => c.fix).filter((f): f is string => Boolean(f)))].join(' ');
   return {
     status,

@@ -1,17 +1,20 @@
-import { PAT_SCOPES } from '../adapters/devops.js';
+import { DevOpsError, PAT_SCOPES } from '../adapters/devops.js';
 import { PAT_ENV } from '../config/fields.js';
+import { createdBy, describedConflict, refusedCheck } from '../engine/deployment.js';
 import { StepError } from '../engine/errors.js';
 import { createTracked, recordFound } from '../engine/ownership.js';
 import { defineStep, type Context, type StepId } from '../engine/types.js';
 import { PRE_EXISTING } from '../engine/teardown.js';
+import { deploymentId } from './deployment-values.js';
 
 /**
  * README: "Create an Azure DevOps project" and "create a Personal Access Token".
  * Validates the organization URL and the credential first (connectionData: a bad PAT, including
  * the 203 + sign-in page case, stops the run before anything is created), then finds the project
- * by name or queues its creation and polls the operation to the end.
+ * by name or queues its creation and polls the operation to the end. The project's description
+ * names this deployment's id; a project whose description names another deployment is refused.
  */
-type Ctx = Pick<Context, 'devops' | 'answers' | 'state' | 'secrets' | 'log'>;
+type Ctx = Pick<Context, 'devops' | 'devopsCredential' | 'answers' | 'state' | 'secrets' | 'log'>;
 
 /** What this step records (its state data): the project's id, and its name as Azure DevOps spells it. */
 export type DevOpsProject = { projectId: string; projectName: string };
@@ -49,9 +52,27 @@ export const devopsProjectStep = defineStep({
   id: 'devops-project',
   title: 'Azure DevOps project',
   dependsOn: [],
-  /** The PAT, asked before any work when none was given: where to create it, with which scopes. */
+  /**
+   * Before any work: the credential. A PAT that must be asked for is asked now (where to create it,
+   * with which scopes). An Entra token is tried now: when the organization refuses it, say why and
+   * how to fix that, then — automatic mode only — ask for a PAT instead.
+   */
   async prepare(ctx) {
-    if (ctx.answers.get('devopsAuth') !== 'pat' || ctx.secrets.hasPat) return;
+    const cred = ctx.devopsCredential;
+    if (cred.kind === 'entra') {
+      try {
+        await ctx.devops.validate();
+        return;
+      } catch (e) {
+        if (!(e instanceof DevOpsError) || !e.refused || !cred.automatic) throw e;
+        ctx.log.warn(e.message);
+        if (e.fix) ctx.log.hint(`  ${ctx.log.c.bold('fix:')} ${e.fix}`);
+        ctx.log.info('You can go on now with a personal access token instead.');
+        cred.usePat();
+        ctx.devops.resetAuth();
+      }
+    }
+    if (ctx.secrets.hasPat) return;
     const { c } = ctx.log;
     ctx.log.info('');
     ctx.log.info(`Azure DevOps needs a personal access token (PAT) for ${ctx.devops.orgUrl} (${PAT_ENV} is not set).`);
@@ -65,6 +86,8 @@ export const devopsProjectStep = defineStep({
     const name = ctx.answers.get('project');
     const p = await ctx.devops.findProject(name);
     if (!p) return { status: 'missing', summary: `signed in to ${ctx.devops.orgUrl} as ${who.user}; no project '${name}'` };
+    const conflict = describedConflict(`Azure DevOps project '${p.name}'`, p.description, deploymentId(ctx));
+    if (conflict) return refusedCheck(conflict, 'project');
     const record: DevOpsProject = { projectId: p.id, projectName: p.name };
     return { status: 'ok', summary: `${ctx.devops.orgUrl}/${encodeURIComponent(p.name)} (signed in as ${who.user})`, record };
   },
@@ -74,12 +97,13 @@ export const devopsProjectStep = defineStep({
   async apply(ctx) {
     const name = ctx.answers.get('project');
     const existing = await ctx.devops.findProject(name);
+    const id = deploymentId(ctx);
     if (existing) {
-      await recordFound(ctx.state, { kind: 'devops-project', name, step: 'devops-project', id: existing.id });
+      await recordFound(ctx.state, { kind: 'devops-project', name, step: 'devops-project', id: existing.id, owner: { what: `Azure DevOps project '${existing.name}'`, description: existing.description, deploymentId: id, rename: 'project' } });
       return;
     }
     await createTracked(ctx.state, { kind: 'devops-project', name, step: 'devops-project' }, async () => {
-      const { project } = await ctx.devops.createProject(name, 'MLOps with Azure ML, AKS and Azure Pipelines (created by azure-mlops)');
+      const { project } = await ctx.devops.createProject(name, `MLOps with Azure ML, AKS and Azure Pipelines (${createdBy(id)})`);
       return project;
     });
   },

@@ -2,10 +2,11 @@ import { z } from 'zod';
 import { formatCommand } from '../adapters/process.js';
 import type { Endpoint } from '../adapters/devops.js';
 import { StepError, UsageError } from '../engine/errors.js';
+import { createdBy, describedConflict, refusedCheck } from '../engine/deployment.js';
 import { createTracked, recordFound } from '../engine/ownership.js';
 import type { StateStore } from '../engine/state.js';
 import { defineStep, type CheckResult, type Context } from '../engine/types.js';
-import { deploymentValues } from './deployment-values.js';
+import { deploymentId, deploymentValues } from './deployment-values.js';
 import { projectIdNamed, projectRefOf } from './devops-project.js';
 import { ensureClientSecret, pipelineIdentity, recordedIdentity, type PipelineIdentity } from './service-principal.js';
 import { PRE_EXISTING } from '../engine/teardown.js';
@@ -21,7 +22,8 @@ import { PRE_EXISTING } from '../engine/teardown.js';
  * (…/userAssignedIdentities/{name}/federatedIdentityCredentials/{name}); on an app registration it
  * is added with `az ad app federated-credential` (Microsoft Graph).
  * `secret`: scheme ServicePrincipal with the client secret held in memory. An existing connection
- * with other values is updated in place, never duplicated.
+ * with other values is updated in place, never duplicated; one whose description names another
+ * deployment (src/engine/deployment.ts) is refused, never updated.
  */
 type Ctx = Pick<Context, 'devops' | 'answers' | 'state' | 'az' | 'arm' | 'secrets' | 'log' | 'signal'>;
 
@@ -73,7 +75,7 @@ export function desiredEndpoint(ctx: Ctx, cloud: DevOpsCloud): Record<string, un
     name,
     type: 'azurerm',
     url: cloud.url,
-    description: `Azure ML workspace ${v.workspace} (created by azure-mlops)`,
+    description: `Azure ML workspace ${v.workspace} (${createdBy(deploymentId(ctx))})`,
     owner: 'library',
     isShared: false,
     authorization: {
@@ -202,6 +204,8 @@ export const serviceConnectionStep = defineStep({
     const project = ctx.answers.get('project');
     const existing = await ctx.devops.findEndpoint(project, name);
     if (!existing) return { status: 'missing', summary: `no service connection '${name}' in '${project}'`, facts: { drift: [] } };
+    const conflict = describedConflict(`service connection '${existing.name}'`, existing.description, deploymentId(ctx));
+    if (conflict) return refusedCheck(conflict, 'serviceConnection');
     const drift = endpointDrift(existing, desiredEndpoint(ctx, await devopsCloud(ctx)));
     const facts = { existing: { id: existing.id }, drift };
     if (drift.length) return { status: 'missing', summary: `'${name}' points elsewhere: ${drift.join(', ')}`, facts };
@@ -242,12 +246,24 @@ export const serviceConnectionStep = defineStep({
       );
     }
     const body = desiredEndpoint(ctx, await devopsCloud(ctx)) as { authorization: { parameters: Record<string, string> } } & Record<string, unknown>;
+    const existing = await ctx.devops.findEndpoint(project, name);
+    // Another deployment's connection is refused here, before a client secret is made for it.
+    const ours = existing
+      ? await recordFound(ctx.state, {
+          kind: 'service-connection',
+          name,
+          step: 'service-connection',
+          id: existing.id,
+          meta: { project },
+          owner: { what: `service connection '${existing.name}'`, description: existing.description, deploymentId: deploymentId(ctx), rename: 'serviceConnection' },
+        })
+      : true;
+    // One found there (not ours) keeps its description.
+    if (existing && !ours) body.description = existing.description ?? '';
     // The secret goes into the request body only (HTTPS), never into state or logs.
     if (ctx.answers.get('auth') === 'secret') body.authorization.parameters.serviceprincipalkey = await ensureClientSecret(ctx, identity.appId);
-    const existing = await ctx.devops.findEndpoint(project, name);
     let endpoint: Endpoint;
     if (existing) {
-      await recordFound(ctx.state, { kind: 'service-connection', name, step: 'service-connection', id: existing.id, meta: { project } });
       endpoint = endpointDrift(existing, body).length || ctx.answers.get('auth') === 'secret' ? await ctx.devops.updateEndpoint(existing.id, { ...body, id: existing.id }) : existing;
     } else {
       endpoint = await createTracked(ctx.state, { kind: 'service-connection', name, step: 'service-connection', meta: { project } }, async () => (await ctx.devops.createEndpoint(project, body)).value);

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { exactDisplayName } from '../adapters/az.js';
 import { formatCommand } from '../adapters/process.js';
 import { StepError } from '../engine/errors.js';
 import { createTracked, recordFound } from '../engine/ownership.js';
@@ -58,13 +59,20 @@ export interface PipelineIdentity {
   resourceId?: string;
 }
 
+/**
+ * App registrations named exactly `name`. az's `--display-name` is a prefix filter (Graph
+ * `startswith(displayName,'X')` in azure-cli role/custom.py `list_applications`; see
+ * exactDisplayName): without narrowing, `azure-mlops-p01-pipeline-legacy` would be taken for ours,
+ * get a client secret appended, and be deleted by destroy.
+ */
 async function findApps(ctx: Ctx, name: string) {
-  return ctx.az.json(['ad', 'app', 'list', '--display-name', name], z.array(adObject));
+  return exactDisplayName(await ctx.az.json(['ad', 'app', 'list', '--display-name', name], z.array(adObject)), name);
 }
 
+/** The app's service principal: `appId eq` is an exact Graph filter; the answer is checked again. */
 async function findSp(ctx: Ctx, appId: string) {
   const list = await ctx.az.json(['ad', 'sp', 'list', '--filter', `appId eq '${appId}'`], z.array(adObject));
-  return list[0];
+  return list.find((s) => s.appId === appId);
 }
 
 /** Several app registrations answer to the name: which one is ours cannot be told. */
@@ -119,7 +127,7 @@ export async function ensureClientSecret(ctx: Pick<Context, 'az' | 'secrets' | '
 /** What check() found, for plan() (and doctor). */
 export interface ServicePrincipalFacts {
   /**
-   * The app registrations az lists under --sp-name (app-registration only). More than one: which
+   * The app registrations named exactly --sp-name (app-registration only). More than one: which
    * is ours cannot be told, and nothing proceeds.
    */
   apps: Array<{ appId: string }>;

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { AzError } from '../adapters/az.js';
 import { formatCommand } from '../adapters/process.js';
 import { namesFor } from '../config/naming.js';
+import { DEPLOYMENT_TAG, sharedDeploymentId } from '../engine/deployment.js';
 import { createTracked, recordFound } from '../engine/ownership.js';
 import { defineStep, type Change, type Context } from '../engine/types.js';
 import { PRE_EXISTING } from '../engine/teardown.js';
@@ -53,7 +54,7 @@ function commands(ctx: Ctx, s: Awaited<ReturnType<typeof survey>>): Array<{ what
   const { b } = s;
   const loc = ctx.answers.get('location');
   const out: Array<{ what: string; args: string[]; action: Change['action'] }> = [];
-  if (!s.group) out.push({ action: 'create', what: `resource group ${b.resourceGroup}`, args: ['group', 'create', '--name', b.resourceGroup, '--location', loc, '--tags', 'managed-by=azure-mlops'] });
+  if (!s.group) out.push({ action: 'create', what: `resource group ${b.resourceGroup}`, args: ['group', 'create', '--name', b.resourceGroup, '--location', loc, '--tags', 'managed-by=azure-mlops', `${DEPLOYMENT_TAG}=${sharedDeploymentId(b)}`] });
   if (!s.account)
     out.push({
       action: 'create',

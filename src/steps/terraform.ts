@@ -1,16 +1,19 @@
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
-import { readFile, rm } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
+import { removeInside } from '../adapters/safe-fs.js';
 import { join, resolve } from 'node:path';
 import { errorDiagnostics, type TfEvent, type TfPlanJson } from '../adapters/terraform.js';
-import { exists, moduleHash, syncModule, writePrivate } from '../adapters/workdir.js';
-import { CancelledError, StepError } from '../engine/errors.js';
+import { compareInterfaces, readModuleInterface } from '../adapters/tf-module.js';
+import { exists, moduleHash, removePrivate, syncModule, writePrivate } from '../adapters/workdir.js';
+import { CancelledError, StepError, UsageError } from '../engine/errors.js';
 import { defineStep, type Change, type CheckResult, type Context } from '../engine/types.js';
 import type { TeardownKit } from '../engine/teardown.js';
 import { formatDuration } from '../ui/prompts.js';
 import { loginOf } from './azure-login.js';
 import { locatePublicKey } from './ssh-key.js';
 import { backendSettings } from './terraform-backend.js';
+import { deploymentId } from './deployment-values.js';
 import { identityKind, pipelineIdentity } from './service-principal.js';
 
 /**
@@ -35,6 +38,32 @@ export function moduleSource(ctx: Pick<Context, 'run' | 'answers'>): string {
   return custom ? resolve(ctx.run.cwd, custom) : join(ctx.run.packageRoot, 'terraform');
 }
 
+/**
+ * `--terraform-dir` must be a fork of the bundled module: every variable azure-mlops sets and every
+ * output it reads, and no variable it cannot set (no default). Checked by init and plan before
+ * anything is copied or called (exit 2 naming what is missing); the bundled module itself is the
+ * reference. See src/adapters/tf-module.ts for how the files are read.
+ */
+export async function checkTerraformDir(ctx: Pick<Context, 'run' | 'answers'>): Promise<void> {
+  if (!ctx.answers.maybe('terraformDir')) return;
+  const dir = moduleSource(ctx);
+  const bundledDir = join(ctx.run.packageRoot, 'terraform');
+  if (resolve(dir) === resolve(bundledDir)) return;
+  const where = `--terraform-dir ${dir} (${ctx.answers.sourceOf('terraformDir') ?? 'given'})`;
+  const fix = `Point --terraform-dir (env AZURE_MLOPS_TERRAFORM_DIR) at a copy of the bundled module (${bundledDir}) with your changes, or drop it to use the bundled one.`;
+  const fork = await readModuleInterface(dir);
+  if (!fork.files.length) throw new UsageError(`${where} holds no terraform module (no *.tf file${(await exists(dir)) ? '' : ': the directory does not exist'}).`, fix);
+  const d = compareInterfaces(fork, await readModuleInterface(bundledDir));
+  const gaps = [
+    d.missingVariables.length ? `variable${d.missingVariables.length > 1 ? 's' : ''} ${d.missingVariables.join(', ')} (azure-mlops sets them)` : '',
+    d.missingOutputs.length ? `output${d.missingOutputs.length > 1 ? 's' : ''} ${d.missingOutputs.join(', ')} (azure-mlops reads them)` : '',
+  ].filter(Boolean);
+  if (gaps.length) throw new UsageError(`${where} is not a fork of the bundled module: it lacks ${gaps.join(' and ')}.`, fix);
+  if (d.unsetRequired.length) {
+    throw new UsageError(`${where} declares variable${d.unsetRequired.length > 1 ? 's' : ''} ${d.unsetRequired.join(', ')} without a default; azure-mlops does not set ${d.unsetRequired.length > 1 ? 'them' : 'it'}, so terraform would stop at plan.`, `Give ${d.unsetRequired.length > 1 ? 'them defaults' : 'it a default'} in the module, or remove ${d.unsetRequired.length > 1 ? 'them' : 'it'}.`);
+  }
+}
+
 /** Subscription and pipeline identity from earlier steps; placeholders when they have not run (plans). */
 async function tfvars(ctx: Ctx): Promise<Record<string, string | number>> {
   const key = (await locatePublicKey(ctx)).key;
@@ -44,6 +73,8 @@ async function tfvars(ctx: Ctx): Promise<Record<string, string | number>> {
     location: ctx.answers.get('location'),
     subscription_id: sub ?? '<subscription id from azure-login>',
     devops_url: ctx.answers.get('org'),
+    // Tag azure-mlops-deployment on every resource: another state dir on this prefix is refused (azure-preflight).
+    deployment_id: deploymentId(ctx),
     devops_pool: ctx.answers.get('pool'),
     num_agents: ctx.answers.get('agents'),
     agent_vm_size: ctx.answers.get('agentVmSize'),
@@ -234,12 +265,13 @@ export const terraformStep = defineStep({
     const vars = await tfvars(ctx);
     for (const [k, v] of Object.entries(vars)) if (String(v).startsWith('<')) throw new StepError(`terraform needs ${k}, which an earlier step did not provide`, 'Re-run `azure-mlops init`.', 'terraform');
     const env = providerEnv(vars);
-    const synced = await syncModule(moduleSource(ctx), dir);
+    const root = ctx.run.stateDir;
+    const synced = await syncModule(moduleSource(ctx), dir, root);
     if (synced.changed) ctx.log.info(`  module copied to ${dir}`);
-    await writePrivate(join(dir, TFVARS_FILE), `${JSON.stringify(vars, null, 2)}\n`);
+    await writePrivate(root, join(dir, TFVARS_FILE), `${JSON.stringify(vars, null, 2)}\n`);
     const backend = backendConfig(ctx, vars);
-    if (!backend.length) await rm(join(dir, BACKEND_FILE), { force: true });
-    else await writePrivate(join(dir, BACKEND_FILE), '# written by azure-mlops for --state-backend azurerm; settings come from -backend-config\nterraform {\n  backend "azurerm" {}\n}\n');
+    if (!backend.length) await removePrivate(root, join(dir, BACKEND_FILE));
+    else await writePrivate(root, join(dir, BACKEND_FILE), '# written by azure-mlops for --state-backend azurerm; settings come from -backend-config\nterraform {\n  backend "azurerm" {}\n}\n');
 
     await ctx.ui.task('terraform init', () => ctx.terraform.init(dir, providerEnv(vars), backend));
     const plan = await streamWithProgress(ctx, dir, PLAN_ARGS, env, 'terraform plan');
@@ -289,7 +321,7 @@ export const DESTROY_PLAN_FILE = 'tfplan-destroy';
 const RESUME = 'Re-run `azure-mlops destroy` to finish: what is already deleted counts as done.';
 
 /** Terraform's local state holds resources (a run interrupted before it recorded its deployment). */
-function localStateHasResources(dir: string): boolean {
+export function localStateHasResources(dir: string): boolean {
   try {
     const s = JSON.parse(readFileSync(join(dir, 'terraform.tfstate'), 'utf8')) as { resources?: unknown[] };
     return (s.resources ?? []).length > 0;
@@ -310,7 +342,7 @@ async function planDestroy(kit: TeardownKit): Promise<void> {
   const dir = workdir(ctx);
   if (!rec && !ctx.state.data.steps.terraform && !localStateHasResources(dir)) return;
   const tf = await planTerraformDestroy(ctx, dir, kit.opts.dryRun);
-  kit.onCancel(() => rm(join(dir, DESTROY_PLAN_FILE), { force: true }));
+  kit.onCancel(() => removeInside(ctx.run.stateDir, join(dir, DESTROY_PLAN_FILE)));
   const summary = tf.summary;
   if (summary) kit.extra.terraform = { destroy: [...summary.destroy, ...summary.replace] };
   const n = summary ? summary.destroy.length + summary.replace.length : 0;
@@ -355,7 +387,7 @@ async function planTerraformDestroy(ctx: Context, dir: string, dryRun: boolean):
     if (plan.exitCode === 0) return { env };
     return { summary: summarizePlan(await ctx.terraform.showPlan(dir, DESTROY_PLAN_FILE)), env };
   } finally {
-    if (dryRun || plan.exitCode !== 2) await rm(join(dir, DESTROY_PLAN_FILE), { force: true });
+    if (dryRun || plan.exitCode !== 2) await removeInside(ctx.run.stateDir, join(dir, DESTROY_PLAN_FILE));
   }
 }
 
@@ -371,5 +403,5 @@ async function applyDestroy(ctx: Context, dir: string, env: Record<string, strin
   }
   const tally = applied.events.find((e) => e.type === 'change_summary')?.changes;
   if (tally) ctx.log.info(`  terraform destroy: ${tally.remove} destroyed.`);
-  await rm(join(dir, DESTROY_PLAN_FILE), { force: true });
+  await removeInside(ctx.run.stateDir, join(dir, DESTROY_PLAN_FILE));
 }

@@ -1,8 +1,9 @@
 import type { VariableGroup } from '../adapters/devops.js';
 import { StepError } from '../engine/errors.js';
+import { createdBy, describedConflict, refusedCheck } from '../engine/deployment.js';
 import { createTracked, recordFound } from '../engine/ownership.js';
 import { defineStep, type CheckResult, type Context } from '../engine/types.js';
-import { deploymentValues } from './deployment-values.js';
+import { deploymentId, deploymentValues } from './deployment-values.js';
 import { projectIdNamed, projectIdOf } from './devops-project.js';
 import { PRE_EXISTING } from '../engine/teardown.js';
 
@@ -11,7 +12,8 @@ import { PRE_EXISTING } from '../engine/teardown.js';
  * WORKSPACE_NAME, WORKSPACE_SVC_CONNECTION and skipComponentGovernanceDetection, plus what the
  * pipeline reads (the Azure ML computes, the pool, a per-deployment endpoint name: online endpoint
  * names are unique per region). Values come from terraform's outputs. Variables a user added are
- * kept; ours are set to the wanted values.
+ * kept; ours are set to the wanted values. The description of a group this deployment created names
+ * its id; a group whose description names another deployment is refused, never updated.
  */
 type Ctx = Pick<Context, 'devops' | 'answers' | 'state'>;
 
@@ -35,7 +37,8 @@ export function variableDrift(group: VariableGroup, want: Record<string, string>
     .map(([k, v]) => (group.variables?.[k] ? `${k}=${group.variables[k]?.value ?? ''} (want ${v})` : `${k} missing`));
 }
 
-function body(ctx: Ctx, projectId: string, existing?: VariableGroup): Record<string, unknown> {
+/** `ours`: created by this deployment (its description names our id); a group found there keeps its own. */
+function body(ctx: Ctx, projectId: string, existing?: VariableGroup, ours = true): Record<string, unknown> {
   const name = ctx.answers.get('variableGroup');
   const variables: Record<string, { value: string; isSecret?: boolean }> = {};
   for (const [k, v] of Object.entries(existing?.variables ?? {})) if (v) variables[k] = { value: v.value ?? '', ...(v.isSecret ? { isSecret: true } : {}) };
@@ -43,7 +46,7 @@ function body(ctx: Ctx, projectId: string, existing?: VariableGroup): Record<str
   return {
     name,
     type: 'Vsts',
-    description: 'Azure ML workspace and pipeline settings (managed by azure-mlops)',
+    description: existing && !ours ? (existing.description ?? '') : `Azure ML workspace and pipeline settings (${createdBy(deploymentId(ctx))})`,
     variables,
     // Updates must resend the project references, or the group is detached from the project.
     variableGroupProjectReferences: existing?.variableGroupProjectReferences?.length
@@ -68,6 +71,8 @@ export const variableGroupStep = defineStep({
     const name = ctx.answers.get('variableGroup');
     const g = await ctx.devops.findVariableGroup(ctx.answers.get('project'), name);
     if (!g) return { status: 'missing', summary: `no variable group '${name}'`, facts: { drift: [] } };
+    const conflict = describedConflict(`variable group '${g.name}'`, g.description, deploymentId(ctx));
+    if (conflict) return refusedCheck(conflict, 'variableGroup');
     const drift = variableDrift(g, desiredVariables(ctx));
     const facts = { existing: { id: g.id }, drift };
     if (drift.length) return { status: 'missing', summary: `'${name}' differs: ${drift.join(', ')}`, facts };
@@ -84,8 +89,9 @@ export const variableGroupStep = defineStep({
     const projectId = await projectIdOf(ctx, 'variable-group');
     const existing = await ctx.devops.findVariableGroup(project, name);
     if (existing) {
-      await recordFound(ctx.state, { kind: 'variable-group', name, step: 'variable-group', id: String(existing.id), meta: { project, projectId } });
-      await ctx.devops.updateVariableGroup(existing.id, body(ctx, projectId, existing));
+      const owner = { what: `variable group '${existing.name}'`, description: existing.description, deploymentId: deploymentId(ctx), rename: 'variableGroup' as const };
+      const ours = await recordFound(ctx.state, { kind: 'variable-group', name, step: 'variable-group', id: String(existing.id), meta: { project, projectId }, owner });
+      await ctx.devops.updateVariableGroup(existing.id, body(ctx, projectId, existing, ours));
     } else {
       await createTracked(ctx.state, { kind: 'variable-group', name, step: 'variable-group', meta: { project, projectId } }, async () => {
         const { value } = await ctx.devops.createVariableGroup(project, body(ctx, projectId));

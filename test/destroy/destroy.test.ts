@@ -233,6 +233,9 @@ describe('refusals, dry run and the confirmation', () => {
       'service-connection',
       'federated-credential',
       'agent',
+      'agent',
+      'agent',
+      'agent',
       'terraform-deployment',
       'agent-queue',
       'agent-pool',
@@ -259,7 +262,7 @@ describe('refusals, dry run and the confirmation', () => {
     const failed = JSON.parse(failing.stdout);
     expect(failed).toMatchObject({ command: 'destroy', ok: false, failed: { kind: 'federated-credential' } });
     expect(failed.removed.map((x: { kind: string }) => x.kind)).toEqual(['pipeline', 'repository', 'variable-group', 'service-connection']);
-    expect(failed.left.map((x: { kind: string }) => x.kind)).toEqual(['federated-credential', 'agent', 'terraform-deployment', 'agent-queue', 'agent-pool', 'devops-project', 'entra-app']);
+    expect(failed.left.map((x: { kind: string }) => x.kind)).toEqual(['federated-credential', 'agent', 'agent', 'agent', 'agent', 'terraform-deployment', 'agent-queue', 'agent-pool', 'devops-project', 'entra-app']);
     expect(readState(w).data.destroy).toMatchObject({ status: 'incomplete', error: expect.stringContaining('federated credential') });
 
     // Interactive, the right prefix: the rest is deleted.

@@ -59,8 +59,8 @@ describe('azure-mlops doctor (the CLI process)', () => {
     expect(org).toMatchObject({ status: 'missing', fix: expect.stringContaining('Agent Pools') });
   });
 
-  it('no Azure DevOps credential: its checks are skipped naming AZURE_DEVOPS_EXT_PAT and --pat-stdin, ok is false, exit 3', async () => {
-    const env = { ...w.env };
+  it('--devops-auth pat and no PAT: its Azure DevOps checks are skipped naming AZURE_DEVOPS_EXT_PAT and --pat-stdin, ok is false, exit 3', async () => {
+    const env: Record<string, string> = { ...w.env, AZURE_MLOPS_DEVOPS_AUTH: 'pat' };
     delete env.AZURE_DEVOPS_EXT_PAT;
     const r = await runCli(['doctor', '--json'], { env, cwd: w.cwd });
     expect(r.code, r.stderr).toBe(3);
@@ -73,5 +73,16 @@ describe('azure-mlops doctor (the CLI process)', () => {
     // --only local does not need Azure DevOps: nothing unchecked, exit 0
     const local = await runCli(['doctor', '--only', 'local'], { env, cwd: w.cwd });
     expect(local.code, local.stdout).toBe(0);
+  });
+
+  it('no PAT at all: the Entra token of the az login, every Azure DevOps check runs', async () => {
+    const env = { ...w.env };
+    delete env.AZURE_DEVOPS_EXT_PAT;
+    const r = await runCli(['doctor', '--json', '--only', 'devops'], { env, cwd: w.cwd });
+    const doc = JSON.parse(r.stdout);
+    const devops = doc.checks.filter((c: { group: string }) => c.group === 'devops');
+    expect(devops.length).toBeGreaterThan(3);
+    expect(devops.filter((c: { status: string }) => c.status === 'skipped')).toEqual([]);
+    expect(devops.find((c: { id: string }) => c.id === 'devops.org').status).toBe('ok');
   });
 });

@@ -1,4 +1,5 @@
 // The fake world without vitest, so benchmark scripts can start it too (bench/world.mjs).
+import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { FakeArm, type FakeArmWorld } from '../fakes/arm/fake-arm.js';
 import { testCert } from '../fakes/arm/certs.js';
@@ -17,6 +18,8 @@ export const SUB = '22222222-2222-2222-2222-222222222222';
 /** The fake az's second subscription ("Contoso Prod"). */
 export const SUB2 = '33333333-3333-3333-3333-333333333333';
 export const PREFIX = 'mlops01';
+/** The Microsoft Entra token the fake az hands out for Azure DevOps' resource id (fake-az-impl.mjs `account get-access-token`). */
+export const DEVOPS_TOKEN = 'fake-token-for-499b84ac1321427faa17267ca6975798';
 
 /** The pipeline's managed identity as the terraform fixture names it (its federated credentials live under it in the fake ARM). */
 export const pipelineIdentityId = (sub: string, prefix = PREFIX) => `/subscriptions/${sub}/resourceGroups/rg-${prefix}-ml/providers/Microsoft.ManagedIdentity/userAssignedIdentities/id-${prefix}-pipeline`;
@@ -52,7 +55,8 @@ export interface World {
 /**
  * The whole fake world: fake az (first on PATH), fake ARM over HTTPS (its CA via
  * NODE_EXTRA_CA_CERTS for child processes), the fake Azure DevOps server, and the real terraform
- * behind the recording shim on the provider-free fixture module. Running the agents' register
+ * behind the recording shim on the provider-free fixture module, whose resource groups appear in the
+ * fake ARM while they exist (FIXTURE_ARM_DIR). Running the agents' register
  * script on the VM (an ARM run command) brings the agents online in the fake pool when — and only
  * when — the run command carried the right PAT.
  */
@@ -76,6 +80,11 @@ export async function startWorld(
   const w = tempWorld('aml-world-');
   makeKey(join(w.home, '.ssh'), 'id_ed25519');
   const arm = await FakeArm.start(opts.arm);
+  // The resource groups terraform's apply creates (with their tags) appear in the fake ARM, and its
+  // destroy removes them: the fixture writes them here (FIXTURE_ARM_DIR).
+  const armDir = join(w.root, 'arm-resources');
+  mkdirSync(armDir, { recursive: true });
+  arm.resourceDir = armDir;
   const propagationMs = opts.propagationMs ?? 0;
   // The run's first AzureCLI job signs in with its service connection first: when the connection is
   // federated and the managed identity's credential for its issuer/subject was written less than
@@ -98,7 +107,10 @@ export async function startWorld(
     }
     return undefined;
   };
-  const devops = await FakeDevOps.start({ pat: PAT, onRunComplete: federatedLogin, ...opts.devops });
+  // The organization accepts the PAT and the Entra token of the az login (a member, connected to the
+  // tenant), unless a test gives another `bearer` (an organization that refuses it).
+  const bearer = opts.devops?.bearer ?? DEVOPS_TOKEN;
+  const devops = await FakeDevOps.start({ pat: PAT, onRunComplete: federatedLogin, ...opts.devops, bearer });
   const prices = await FakePrices.start(opts.prices);
   // What terraform's apply creates in Azure and later calls address directly.
   for (const sub of [SUB, SUB2]) {
@@ -110,7 +122,10 @@ export async function startWorld(
   arm.onRunCommand = (_vmId, body) => {
     const p = Object.fromEntries((body.properties?.parameters ?? []).map((x) => [x.name, x.value]));
     const token = body.properties?.protectedParameters?.find((x) => x.name === 'AZP_TOKEN')?.value;
-    if (token !== PAT) return { exitCode: 1, output: 'config.sh: VS30063: You are not authorized to access the organization.' };
+    // config.sh --auth pat sends the token as a Basic password; Azure DevOps takes a PAT or a Microsoft
+    // Entra access token there (agent CredentialProvider.cs PersonalAccessToken; az devops extension
+    // services.py sends its Entra token the same way; see terraform/modules/agent-bootstrap).
+    if (token !== PAT && token !== bearer) return { exitCode: 1, output: 'config.sh: VS30063: You are not authorized to access the organization.' };
     const existing = new Set(devops.world.agents.map((a) => a.name));
     for (let i = 1; i <= Number(p.AZP_AGENTS); i++) {
       const name = `${p.AZP_AGENT_PREFIX}-${i}`;
@@ -119,7 +134,7 @@ export async function startWorld(
     return { exitCode: 0, output: `registered ${p.AZP_AGENTS} agents` };
   };
   const az = new FakeAz({ cloud: arm.cloud(opts.cloud), nextSecret: CLIENT_SECRET, ...opts.az });
-  const env = baseEnv(w.home, { ...az.env(), ...terraformShimEnv(w.root), NODE_EXTRA_CA_CERTS: testCert().certFile, AZURE_DEVOPS_EXT_PAT: PAT, AZURE_MLOPS_PRICES_URL: prices.url, ...opts.env });
+  const env = baseEnv(w.home, { ...az.env(), ...terraformShimEnv(w.root), NODE_EXTRA_CA_CERTS: testCert().certFile, FIXTURE_ARM_DIR: armDir, AZURE_DEVOPS_EXT_PAT: PAT, AZURE_MLOPS_PRICES_URL: prices.url, ...opts.env });
   env.PATH = `${TF_SHIM_BIN}:${env.PATH}`;
   const flags = { prefix: PREFIX, location: 'westeurope', org: devops.orgUrl, project: 'mlops', terraformDir: FIXTURE_MODULE };
   const args = ['--prefix', PREFIX, '--location', 'westeurope', '--org', devops.orgUrl, '--project', 'mlops', '--terraform-dir', FIXTURE_MODULE];

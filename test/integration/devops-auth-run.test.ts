@@ -1,11 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import { runCli } from '../helpers/cli.js';
-import { PAT, worldsPerTest, type World } from '../helpers/world.js';
+import { DEVOPS_TOKEN, PAT, worldsPerTest, type World } from '../helpers/world.js';
 
 const world = worldsPerTest();
 
 /** The Entra token the fake az hands out for Azure DevOps' resource id. */
-const DEVOPS_TOKEN = 'fake-token-for-499b84ac1321427faa17267ca6975798';
 
 describe('Azure DevOps credentials and pipeline runs', () => {
   it('--pat-stdin: the PAT read from stdin works and appears nowhere', async () => {
@@ -18,20 +17,27 @@ describe('Azure DevOps credentials and pipeline runs', () => {
     expect(w.devops.world.agents.filter((a) => a.status === 'online')).toHaveLength(4);
   });
 
-  it('--devops-auth entra: Azure DevOps with a token from the az login; the PAT is still required for the agents, before anything is created', async () => {
-    const w = await world({ devops: { bearer: DEVOPS_TOKEN } });
+  it('--devops-auth entra: Azure DevOps and the agents with a token from the az login, no PAT needed', async () => {
+    const w = await world();
     const env = { ...w.env };
     delete env.AZURE_DEVOPS_EXT_PAT;
-    const refused = await runCli(['init', '--yes', '--devops-auth', 'entra', ...w.args], { env, cwd: w.cwd });
-    expect(refused.code).toBe(2);
-    expect(refused.stderr).toMatch(/personal access token is needed \(the agents on the VM register with it, even with --devops-auth entra\)/);
-    expect(w.devops.mutating()).toEqual([]);
-    expect(w.az.mutatingCalls()).toEqual([]);
-
-    const ok = await runCli(['init', '--yes', '--devops-auth', 'entra', ...w.args], { env: w.env, cwd: w.cwd });
+    const ok = await runCli(['init', '--yes', '--devops-auth', 'entra', ...w.args], { env, cwd: w.cwd });
     expect(ok.code, ok.stderr.slice(-1500)).toBe(0);
     expect(w.az.calls().some((c) => c.cmd === 'account get-access-token' && c.argv.includes('499b84ac-1321-427f-aa17-267ca6975798'))).toBe(true);
     expect(ok.stdout + ok.stderr).not.toContain(DEVOPS_TOKEN);
+    expect(w.devops.world.agents.filter((a) => a.status === 'online')).toHaveLength(4);
+  });
+
+  it('--devops-auth pat without a PAT in CI: exit 2 naming AZURE_DEVOPS_EXT_PAT, before anything is created', async () => {
+    const w = await world();
+    const env = { ...w.env };
+    delete env.AZURE_DEVOPS_EXT_PAT;
+    const refused = await runCli(['init', '--yes', '--devops-auth', 'pat', ...w.args], { env, cwd: w.cwd });
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toMatch(/personal access token is needed/);
+    expect(refused.stderr).toContain('AZURE_DEVOPS_EXT_PAT');
+    expect(w.devops.mutating()).toEqual([]);
+    expect(w.az.mutatingCalls()).toEqual([]);
   });
 
   it('--run queues a run and follows it to the end, printing the result, its URL and a "model not better" tag; --no-wait returns at once', async () => {

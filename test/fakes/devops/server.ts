@@ -436,6 +436,7 @@ export class FakeDevOps {
       at: Date.now(),
       apiVersion,
       headers,
+      authScheme: headerValue(req, 'authorization')?.split(' ')[0]?.toLowerCase(),
       discovery,
       call,
     };

@@ -88,6 +88,8 @@ export interface RecordedRequest {
   apiVersion: string | undefined;
   /** Request headers, lower-cased, without authorization / cookie. */
   headers: Record<string, string>;
+  /** The Authorization scheme only ('basic' for a PAT, 'bearer' for an Entra token), never its value. */
+  authScheme: string | undefined;
   /** OPTIONS discovery and GET _apis/ResourceAreas. */
   discovery: boolean;
   /** 1-based index among non-discovery requests (0 for discovery). */
