@@ -44,6 +44,26 @@ async function ourAgents(ctx: Ctx) {
 }
 
 /**
+ * The run command goes, whatever happened (Azure keeps its protected parameters while it exists).
+ * A DELETE is idempotent, so it is tried again when an attempt fails or gets no answer: the SDK's
+ * retry policy does not retry a request that timed out (core-rest-pipeline: an aborted request is
+ * final), and a run command left behind is never found again once the agents are online.
+ */
+async function removeRunCommand(ctx: Ctx, vmId: string): Promise<void> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await ctx.arm.compute.deleteRunCommand(vmId, RUN_COMMAND_NAME);
+      return;
+    } catch (e) {
+      if (attempt >= 3) {
+        ctx.log.warn(`Could not delete the run command ${RUN_COMMAND_NAME} on ${vmId}: ${(e as Error).message} — delete it with: az vm run-command delete --ids ${vmId}/runCommands/${RUN_COMMAND_NAME} --yes`);
+        return;
+      }
+    }
+  }
+}
+
+/**
  * The agents are recorded by id: an intent for each name not registered before the run command
  * (so a run killed after registering still knows they are ours), settled with the id afterwards.
  * Agents that were there before are recorded as found, and destroy never removes them.
@@ -106,7 +126,7 @@ export const agentsStep = defineStep({
           timeoutInSeconds: 1200,
         });
       } finally {
-        await ctx.arm.compute.deleteRunCommand(t.vmId, RUN_COMMAND_NAME).catch((e: Error) => ctx.log.warn(`Could not delete the run command ${RUN_COMMAND_NAME}: ${e.message}`));
+        await removeRunCommand(ctx, t.vmId);
       }
     });
     if (result.exitCode !== 0) {
