@@ -5,7 +5,8 @@ import type { GlobalOptions } from './engine/context.js';
 /**
  * Commander wiring only. Commands are imported lazily so `--help` loads nothing else; every error
  * becomes an exit code here, the only place that ends the process.
- *   0 ok · 1 a step failed · 2 bad usage or input · 3 doctor found problems · 130 cancelled
+ *   0 ok · 1 a step failed (or the state dir is locked by another run) · 2 bad usage or input ·
+ *   3 doctor found problems · 130 cancelled
  */
 
 declare const __PACKAGE_VERSION__: string | undefined;
@@ -28,7 +29,7 @@ export const EXAMPLES: Record<'azure-mlops' | 'init' | 'plan' | 'doctor' | 'dest
   init: [
     ['interactive: asks for every answer that is missing', 'azure-mlops init'],
     ['answers as flags (or env, --config, the state dir)', 'azure-mlops init --prefix mlops01 --location westeurope --project mlops'],
-    ["unattended (CI): no prompt; Azure DevOps with your az login's Microsoft Entra token (no PAT)", 'azure-mlops init --yes --prefix ... --org ...'],
+    ['unattended (CI): no prompt; Azure DevOps with your az login (or AZURE_DEVOPS_EXT_PAT)', 'azure-mlops init --yes --prefix ... --org ...'],
     ['the agents on a Managed DevOps Pool instead of an agent VM', 'azure-mlops init --agents-host managed-pool'],
     ['then train the first model: queue a run and follow it', 'azure-mlops init --run'],
   ],
@@ -175,8 +176,8 @@ export function buildProgram(): Command {
     .option('--non-interactive', 'never prompt: a missing answer is an error (also when CI is set or stdin is not a TTY)')
     .option('--json', 'print one machine-readable JSON result on stdout; human text goes to stderr')
     .option('--config <file>', 'JSON file of answers, e.g. {"prefix":"mlops01"} [env: AZURE_MLOPS_CONFIG]')
-    .option('--state-dir <dir>', 'state, logs and terraform working dir (default: .azure-mlops) [env: AZURE_MLOPS_STATE_DIR]')
-    .option('--pat-stdin', 'read the Azure DevOps PAT from stdin (else AZURE_DEVOPS_EXT_PAT, else a masked prompt)')
+    .option('--state-dir <dir>', 'state, logs and terraform working dir, yours alone (0700) and locked while init or destroy runs (default: .azure-mlops) [env: AZURE_MLOPS_STATE_DIR]')
+    .option('--pat-stdin', 'read an Azure DevOps PAT from stdin (else AZURE_DEVOPS_EXT_PAT; without a PAT, your az login\'s Microsoft Entra token)')
     .option('--verbose', 'show every command run (secrets shown as ***)')
     .option('--no-color', 'plain output (also when NO_COLOR is set)')
     .showHelpAfterError('(run azure-mlops --help for usage)')
@@ -260,6 +261,14 @@ export function buildProgram(): Command {
 }
 
 export async function main(argv: string[]): Promise<void> {
+  // Everything this process and its children create is private to the user: the state dir holds
+  // terraform's state (the cluster's credentials) and plan, which terraform writes itself (0644 under
+  // the usual 022 umask). A umask cannot be set per child (execa/spawn have no such option), and
+  // chmod after the fact leaves a window and misses files we do not know of (terraform.tfstate.backup,
+  // errored.tfstate, .terraform/): one umask for the whole run, inherited by every child, does not.
+  // Outside the state dir this only affects what children create (az's ~/.azure files, an ssh-keygen
+  // key pair), which becomes owner-only too.
+  process.umask(0o077);
   const program = buildProgram();
   try {
     await program.parseAsync(argv);

@@ -43,7 +43,13 @@ locals {
   agents_on_vm = var.agents_host == "vm"
   managed_pool = var.agents_host == "managed-pool"
 
-  tags = merge({ "managed-by" = "azure-mlops", "mlops-prefix" = var.prefix }, var.tags)
+  # azure-mlops-deployment (deployment_id): the CLI's "one deployment per prefix" reads it on the
+  # resource groups before anything is created; set last, so that var.tags cannot replace it.
+  tags = merge(
+    { "managed-by" = "azure-mlops", "mlops-prefix" = var.prefix },
+    var.tags,
+    var.deployment_id == null ? {} : { "azure-mlops-deployment" = var.deployment_id },
+  )
 
   # The inference router's internal load balancer goes into the AKS subnet unless a dedicated
   # subnet is asked for (see azureml_kubernetes.tf).

@@ -440,3 +440,14 @@ variable "tags" {
   type        = map(string)
   default     = {}
 }
+
+variable "deployment_id" {
+  description = "Id of the azure-mlops deployment (a UUID) that owns these resources: set as the tag azure-mlops-deployment on every resource, the resource groups included, so that another azure-mlops state dir refuses to take the prefix over. The CLI always sets it; null (default, standalone use): no such tag."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.deployment_id == null || can(regex("^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$", var.deployment_id))
+    error_message = "The deployment_id must be null or a lowercase UUID such as 0b5c1f3e-8a2d-4c7b-9e61-2f4d8a0c6b1e."
+  }
+}

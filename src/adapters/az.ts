@@ -104,14 +104,25 @@ export class AzAdapter {
     return result.data;
   }
 
-  /** Same as json() but cached for the lifetime of this adapter (read-only commands only). */
-  cached<T>(args: readonly string[], schema: z.ZodType<T>): Promise<T> {
+  /**
+   * Same as json() but cached for the lifetime of this adapter (read-only commands only). An answer
+   * `keep` refuses is not kept (the next call asks again), nor is a failure.
+   */
+  cached<T>(args: readonly string[], schema: z.ZodType<T>, keep: (value: T) => boolean = () => true): Promise<T> {
     const key = args.join('\u0000');
     let p = this.cache.get(key) as Promise<T> | undefined;
     if (!p) {
-      p = this.json(args, schema);
-      this.cache.set(key, p);
-      p.catch(() => this.cache.delete(key));
+      const made = this.json(args, schema);
+      p = made;
+      this.cache.set(key, made);
+      made.then(
+        (v) => {
+          if (!keep(v) && this.cache.get(key) === made) this.cache.delete(key);
+        },
+        () => {
+          if (this.cache.get(key) === made) this.cache.delete(key);
+        },
+      );
     }
     return p;
   }
@@ -194,20 +205,28 @@ export class AzAdapter {
     }
   }
 
-  /** App registrations with this display name (appId and object id; az < 2.37 says objectId). */
+  /**
+   * App registrations named exactly `displayName` (appId and object id; az < 2.37 says objectId).
+   * az's `--display-name` is a prefix filter (see exactDisplayName): the answer is narrowed here.
+   */
   async appsByName(displayName: string): Promise<Array<{ appId: string; objectId: string }>> {
-    const apps = await this.json(['ad', 'app', 'list', '--display-name', displayName], z.array(z.object({ appId: z.string(), id: z.string().optional(), objectId: z.string().optional() }).passthrough()));
-    return apps.map((a) => ({ appId: a.appId, objectId: a.id ?? a.objectId ?? '' }));
+    const apps = await this.json(['ad', 'app', 'list', '--display-name', displayName], z.array(z.object({ appId: z.string(), displayName: z.string().nullish(), id: z.string().optional(), objectId: z.string().optional() }).passthrough()));
+    return exactDisplayName(apps, displayName).map((a) => ({ appId: a.appId, objectId: a.id ?? a.objectId ?? '' }));
   }
 
   /**
    * The service principal of an app in this tenant, if any: Microsoft Graph's service principals
    * filtered by `appId` (az passes --filter on as is: azure-cli role/custom.py `list_sps`), so a
-   * missing one is an empty list, not an error. Works for Microsoft's own applications too.
+   * missing one is an empty list, not an error. Works for Microsoft's own applications too. The
+   * `appId eq` filter is exact; checked again anyway. `keepFound`: one found is kept for the
+   * lifetime of this adapter (a run), a miss is asked again.
    */
-  async servicePrincipalOf(appId: string): Promise<{ objectId: string; displayName?: string } | undefined> {
-    const sps = await this.json(AzAdapter.servicePrincipalQuery(appId), z.array(z.object({ id: z.string().optional(), objectId: z.string().optional(), displayName: z.string().optional() }).passthrough()));
-    const sp = sps[0];
+  async servicePrincipalOf(appId: string, opts: { keepFound?: boolean } = {}): Promise<{ objectId: string; displayName?: string } | undefined> {
+    const schema = z.array(z.object({ appId: z.string().optional(), id: z.string().optional(), objectId: z.string().optional(), displayName: z.string().optional() }).passthrough());
+    const args = AzAdapter.servicePrincipalQuery(appId);
+    const mine = (sps: z.output<typeof schema>) => sps.filter((s) => s.appId === undefined || s.appId === appId);
+    const sps = await (opts.keepFound ? this.cached(args, schema, (v) => mine(v).length > 0) : this.json(args, schema));
+    const sp = mine(sps)[0];
     return sp ? { objectId: sp.id ?? sp.objectId ?? '', ...(sp.displayName ? { displayName: sp.displayName } : {}) } : undefined;
   }
 
@@ -244,6 +263,19 @@ export class AzAdapter {
   deleteStorageAccount(name: string, resourceGroup: string, subscription?: string): Promise<boolean> {
     return this.remove(['storage', 'account', 'delete', '--name', name, '--resource-group', resourceGroup, '--yes', ...(subscription ? ['--subscription', subscription] : [])]);
   }
+}
+
+/**
+ * The objects of an `az ad app list` / `az ad sp list --display-name X` answer that are named
+ * exactly X. az's `--display-name` is a PREFIX match: azure-cli
+ * `src/azure-cli/azure/cli/command_modules/role/custom.py` (`list_applications`,
+ * `list_service_principals`) sends the Microsoft Graph filter `startswith(displayName,'X')`, which
+ * also ignores case. So `--display-name azure-mlops-p01-pipeline` lists `azure-mlops-p01-pipeline-legacy`
+ * too. Exact means case-sensitive equality, as az's own `create_application` compares
+ * (`x['displayName'] == display_name`): Entra display names are not unique and keep their case.
+ */
+export function exactDisplayName<T extends { displayName?: string | null }>(list: readonly T[], name: string): T[] {
+  return list.filter((x) => x.displayName === name);
 }
 
 /** Compares dotted versions numerically: -1, 0, 1. */

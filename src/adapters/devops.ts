@@ -155,7 +155,7 @@ const sleep = (ms: number, signal?: AbortSignal) =>
 
 // ---- shapes we rely on (everything else passes through untouched) ------------------------
 const named = { id: z.union([z.string(), z.number()]), name: z.string() };
-export const projectSchema = z.object({ id: z.string(), name: z.string(), state: z.union([z.string(), z.number()]).optional() }).passthrough();
+export const projectSchema = z.object({ id: z.string(), name: z.string(), description: z.string().nullish(), state: z.union([z.string(), z.number()]).optional() }).passthrough();
 export const poolSchema = z.object({ id: z.number(), name: z.string(), isHosted: z.boolean().optional() }).passthrough();
 export const queueSchema = z.object({ id: z.number(), name: z.string(), pool: z.object({ id: z.number() }).passthrough().optional() }).passthrough();
 export const agentSchema = z.object({ id: z.number(), name: z.string(), status: z.union([z.string(), z.number()]).optional(), enabled: z.boolean().optional() }).passthrough();
@@ -164,6 +164,7 @@ export const endpointSchema = z
   .object({
     id: z.string(),
     name: z.string(),
+    description: z.string().nullish(),
     type: z.string().optional(),
     url: z.string().optional(),
     isReady: z.boolean().optional(),
@@ -176,6 +177,7 @@ export const variableGroupSchema = z
   .object({
     id: z.number(),
     name: z.string(),
+    description: z.string().nullish(),
     variables: z.record(z.string(), z.object({ value: z.string().nullish(), isSecret: z.boolean().nullish() }).passthrough()).nullish(),
     variableGroupProjectReferences: z.array(z.object({ name: z.string(), projectReference: z.object({ id: z.string() }).passthrough() }).passthrough()).nullish(),
   })
@@ -275,6 +277,23 @@ export function enumIs(value: unknown, names: string[], numbers: number[]): bool
 const RUN_STATES: Record<number, string> = { 0: 'unknown', 1: 'inprogress', 2: 'canceling', 4: 'completed' };
 const RUN_RESULTS: Record<number, string> = { 0: 'unknown', 1: 'succeeded', 2: 'failed', 4: 'canceled' };
 const enumName = (v: unknown, t: Record<number, string>) => (typeof v === 'number' ? (t[v] ?? String(v)) : String(v ?? '')).toLowerCase();
+/**
+ * Lookups by name keep only the object named exactly `name`. Azure DevOps names are unique within
+ * their set regardless of case (a name differing only in case is a duplicate: 409/400), so equality
+ * ignores case; but the services' name filters are patterns — `poolName`, `queueName` and
+ * `groupName` take `*` wildcards (and our names never contain `*`: the schema refuses it) — and some
+ * lookups list everything (pipelines) or accept an id in place of the name (projects, repositories).
+ * Several exact matches (never expected: the name is unique) are an error listing them, rather than
+ * a guess.
+ */
+export function exactlyNamed<T extends { name: string }>(list: readonly T[], name: string, what: string, describe: (x: T) => string = (x) => String((x as { id?: unknown }).id)): T | undefined {
+  const same = list.filter((x) => x.name.toLowerCase() === name.toLowerCase());
+  if (same.length > 1) {
+    throw new DevOpsError(`${same.length} ${what}s are named '${name}' (${same.map(describe).join(', ')}); azure-mlops cannot tell which one is meant`, undefined, undefined, `Rename or delete the extra ones in Azure DevOps, or choose another name.`);
+  }
+  return same[0];
+}
+
 export const runState = (v: unknown): string => enumName(v, RUN_STATES);
 export const runResult = (v: unknown): string => enumName(v, RUN_RESULTS);
 // Builds API enums (BuildStatus, BuildResult: flags in the library's BuildInterfaces), as lower-case names.
@@ -484,7 +503,10 @@ export class DevOpsAdapter {
 
   async findProject(name: string): Promise<Project | undefined> {
     const p = await this.call(`read project ${name}`, (a) => a.getCoreApi().then((c) => c.getProject(name)));
-    return p ? parse(projectSchema, p, 'project') : undefined;
+    const project = p ? parse(projectSchema, p, 'project') : undefined;
+    // GET _apis/projects/{projectId} takes a name or an id (core.json): accept the project named so,
+    // or the one whose id was given.
+    return project && (project.name.toLowerCase() === name.toLowerCase() || project.id.toLowerCase() === name.toLowerCase()) ? project : undefined;
   }
 
   /** Queues the create and polls the operation to its end. */
@@ -527,7 +549,7 @@ export class DevOpsAdapter {
 
   async findPool(name: string): Promise<Pool | undefined> {
     const list = await this.call(`read pool ${name}`, (a) => a.getTaskAgentApi().then((t) => t.getAgentPools(name)));
-    return (list ?? []).map((p) => parse(poolSchema, p, 'agent pool')).find((p) => p.name.toLowerCase() === name.toLowerCase());
+    return exactlyNamed((list ?? []).map((p) => parse(poolSchema, p, 'agent pool')), name, 'agent pool');
   }
 
   async createPool(name: string): Promise<{ value: Pool; created: boolean }> {
@@ -536,7 +558,7 @@ export class DevOpsAdapter {
 
   async findQueue(project: string, name: string): Promise<Queue | undefined> {
     const list = await this.call(`read queue ${name}`, (a) => a.getTaskAgentApi().then((t) => t.getAgentQueues(project, name)));
-    return (list ?? []).map((q) => parse(queueSchema, q, 'agent queue')).find((q) => q.name.toLowerCase() === name.toLowerCase());
+    return exactlyNamed((list ?? []).map((q) => parse(queueSchema, q, 'agent queue')), name, 'agent queue');
   }
 
   async createQueue(project: string, name: string, poolId: number): Promise<{ value: Queue; created: boolean }> {
@@ -563,7 +585,7 @@ export class DevOpsAdapter {
 
   async findEndpoint(project: string, name: string): Promise<Endpoint | undefined> {
     const list = await this.call(`read service connection ${name}`, (a) => a.getServiceEndpointApi().then((s) => s.getServiceEndpointsByNames(project, [name], undefined, undefined, undefined, true, true)));
-    return (list ?? []).map((x) => parse(endpointSchema, x, 'service connection')).find((x) => x.name.toLowerCase() === name.toLowerCase());
+    return exactlyNamed((list ?? []).map((x) => parse(endpointSchema, x, 'service connection')), name, 'service connection');
   }
 
   async getEndpoint(project: string, id: string): Promise<Endpoint | undefined> {
@@ -586,7 +608,7 @@ export class DevOpsAdapter {
 
   async findVariableGroup(project: string, name: string): Promise<VariableGroup | undefined> {
     const list = await this.call(`read variable group ${name}`, (a) => a.getTaskAgentApi().then((t) => t.getVariableGroups(project, name)));
-    return (list ?? []).map((x) => parse(variableGroupSchema, x, 'variable group')).find((g) => g.name.toLowerCase() === name.toLowerCase());
+    return exactlyNamed((list ?? []).map((x) => parse(variableGroupSchema, x, 'variable group')), name, 'variable group');
   }
 
   async createVariableGroup(project: string, body: Record<string, unknown>): Promise<{ value: VariableGroup; created: boolean }> {
@@ -605,7 +627,9 @@ export class DevOpsAdapter {
 
   async findRepo(project: string, name: string): Promise<Repo | undefined> {
     const r = await this.call(`read repository ${name}`, (a) => a.getGitApi().then((g) => g.getRepository(name, project)));
-    return r ? parse(repoSchema, r, 'repository') : undefined;
+    const repo = r ? parse(repoSchema, r, 'repository') : undefined;
+    // GET git/repositories/{repositoryId} takes "the name or ID of the repository" (git.json).
+    return repo && (repo.name.toLowerCase() === name.toLowerCase() || repo.id.toLowerCase() === name.toLowerCase()) ? repo : undefined;
   }
 
   async createRepo(project: string, projectId: string, name: string): Promise<{ value: Repo; created: boolean }> {
@@ -646,9 +670,14 @@ export class DevOpsAdapter {
 
   // ---- pipelines -------------------------------------------------------------------------------
 
+  /**
+   * The pipeline named `name` in the root folder `\` (where azure-mlops creates it). Pipeline names
+   * are unique per folder only: one of the same name in another folder is someone else's.
+   */
   async findPipeline(project: string, name: string): Promise<Pipeline | undefined> {
     const list = await this.call('list pipelines', (a) => a.getPipelinesApi().then((p) => p.listPipelines(project)));
-    return (list ?? []).map((x) => parse(pipelineSchema, x, 'pipeline')).find((p) => p.name.toLowerCase() === name.toLowerCase());
+    const root = (list ?? []).map((x) => parse(pipelineSchema, x, 'pipeline')).filter((p) => !p.folder || p.folder === '\\');
+    return exactlyNamed(root, name, 'pipeline', (p) => `id ${p.id}`);
   }
 
   async createPipeline(project: string, body: Record<string, unknown>): Promise<{ value: Pipeline; created: boolean }> {

@@ -1,4 +1,5 @@
 import { execa } from 'execa';
+import { PAT_ENV } from '../config/fields.js';
 import { ExternalError } from '../engine/errors.js';
 import type { Logger } from '../ui/logger.js';
 import type { Redactor } from '../ui/redact.js';
@@ -29,9 +30,19 @@ export function formatCommand(file: string, args: readonly string[], redactor?: 
 }
 
 /**
- * The only code that starts child processes (besides terraform streaming, which builds on it).
- * Guarantees: a registered secret in argv is refused before spawning; output reaching logs and
- * errors is redacted; every invocation is counted (benchmarks report the number of az processes).
+ * Env vars that hold secrets wherever they come from: registered for redaction at start-up, and
+ * never passed on to a child process.
+ */
+export const SECRET_ENV: readonly string[] = [PAT_ENV, 'ARM_CLIENT_SECRET', 'AZURE_CLIENT_SECRET', 'TF_VAR_devops_pat', 'SYSTEM_ACCESSTOKEN'];
+
+/**
+ * The only code that starts child processes (besides terraform streaming, which builds on it, and
+ * runAttached below: both take their environment from env()).
+ * Guarantees: a registered secret in argv is refused before spawning; children get only what they
+ * need — the inherited environment without the secret env vars (SECRET_ENV) and without any
+ * variable whose value holds a registered secret (the PAT under another name), so no child (az,
+ * terraform, git, ssh-keygen: none needs one) sees the PAT; output reaching logs and errors is
+ * redacted; every invocation is counted (benchmarks report the number of az processes).
  */
 export class ProcessRunner {
   readonly counts = new Map<string, number>();
@@ -40,6 +51,7 @@ export class ProcessRunner {
     private readonly log: Logger,
     private readonly redactor: Redactor,
     private readonly baseEnv: NodeJS.ProcessEnv = process.env,
+    private readonly secretEnv: readonly string[] = SECRET_ENV,
   ) {}
 
   assertNoSecretInArgs(file: string, args: readonly string[]): void {
@@ -49,8 +61,16 @@ export class ProcessRunner {
     }
   }
 
+  /**
+   * A child's environment: the inherited one scrubbed of secrets, plus `extra` (what the adapter
+   * decided this child needs; never a secret today).
+   */
   env(extra?: Record<string, string | undefined>): NodeJS.ProcessEnv {
-    const env: NodeJS.ProcessEnv = { ...this.baseEnv };
+    const env: NodeJS.ProcessEnv = {};
+    for (const [k, v] of Object.entries(this.baseEnv)) {
+      if (v === undefined || this.secretEnv.includes(k) || this.redactor.redact(v) !== v) continue;
+      env[k] = v;
+    }
     for (const [k, v] of Object.entries(extra ?? {})) {
       if (v === undefined) delete env[k];
       else env[k] = v;

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
-import { chmod, mkdir, readdir, readFile, rm, stat, writeFile, copyFile } from 'node:fs/promises';
+import { readdir, readFile, stat } from 'node:fs/promises';
 import { dirname, join, relative } from 'node:path';
+import { isPlainRelative, mkdirInside, removeInside, writeFileSafe } from './safe-fs.js';
 
 /**
  * The terraform working directory `<state-dir>/terraform/`: a copy of the module (bundled or
@@ -30,37 +31,55 @@ export async function moduleHash(source: string): Promise<{ hash: string; files:
   return { hash: h.digest('hex'), files };
 }
 
-/** Copies the module into `workdir` when it changed; returns whether anything was copied. */
-export async function syncModule(source: string, workdir: string): Promise<{ changed: boolean; hash: string }> {
+/**
+ * Copies the module into `workdir` when it changed; returns whether anything was copied. `root` is
+ * the state dir: every file written or deleted must stay inside it. The manifest of the previous
+ * copy is read from the working dir, which may have been tampered with: a listed path that is not a
+ * plain relative path (`../x`, `/etc/x`) or that leads out through a link is never deleted.
+ * Files are written (0600) by temp file + rename, never through a link.
+ */
+export async function syncModule(source: string, workdir: string, root: string): Promise<{ changed: boolean; hash: string }> {
   try {
     if (!(await stat(source)).isDirectory()) throw new Error('not a directory');
   } catch {
     throw new Error(`the terraform module directory ${source} does not exist`);
   }
   const { hash, files } = await moduleHash(source);
-  await mkdir(workdir, { recursive: true, mode: 0o700 });
-  let previous: { hash?: string; files?: string[] } = {};
+  await mkdirInside(root, workdir);
+  let previous: { hash?: unknown; files?: unknown } = {};
   try {
     previous = JSON.parse(await readFile(join(workdir, MANIFEST), 'utf8')) as typeof previous;
   } catch {
     // first sync
   }
   if (previous.hash === hash) return { changed: false, hash };
-  for (const old of previous.files ?? []) if (!files.includes(old)) await rm(join(workdir, old), { force: true });
-  for (const f of files) {
-    await mkdir(dirname(join(workdir, f)), { recursive: true });
-    await copyFile(join(source, f), join(workdir, f));
+  const old = Array.isArray(previous.files) ? previous.files.filter((f): f is string => typeof f === 'string') : [];
+  for (const f of old) {
+    if (files.includes(f)) continue;
+    if (!isPlainRelative(f) || TERRAFORM_OWN.test(f)) continue; // not a module file of ours: never deleted
+    try {
+      await removeInside(root, join(workdir, f));
+    } catch {
+      // outside the state dir through a link: left alone
+    }
   }
-  await writeFile(join(workdir, MANIFEST), JSON.stringify({ source, hash, files }, null, 2));
+  for (const f of files) {
+    await mkdirInside(root, dirname(join(workdir, f)));
+    await writeFileSafe(root, join(workdir, f), await readFile(join(source, f)), 0o600);
+  }
+  await writeFileSafe(root, join(workdir, MANIFEST), JSON.stringify({ source, hash, files }, null, 2));
   return { changed: true, hash };
 }
 
+/** Writes a file readable by the owner only (tfvars, backend config), inside `root`, never through a link. */
+export async function writePrivate(root: string, file: string, text: string): Promise<void> {
+  await mkdirInside(root, dirname(file));
+  await writeFileSafe(root, file, text, 0o600);
+}
 
-/** Writes a file readable by the owner only (tfvars, backend config). */
-export async function writePrivate(file: string, text: string): Promise<void> {
-  await mkdir(dirname(file), { recursive: true, mode: 0o700 });
-  await writeFile(file, text, { mode: 0o600 });
-  await chmod(file, 0o600);
+/** Deletes a file of the working dir (a link is unlinked, never followed), inside `root`. */
+export async function removePrivate(root: string, file: string): Promise<void> {
+  await removeInside(root, file);
 }
 
 

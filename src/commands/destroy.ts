@@ -1,7 +1,8 @@
-import { mkdir } from 'node:fs/promises';
+import { mkdirInside } from '../adapters/safe-fs.js';
 import { join } from 'node:path';
 import type { AnswerKey } from '../config/fields.js';
 import { createContext, type Base, type GlobalOptions } from '../engine/context.js';
+import { openStateDir, type StateLock } from '../engine/state-dir.js';
 import { teardown, type TeardownReport } from '../engine/teardown.js';
 import { buildSteps } from '../steps/index.js';
 
@@ -22,10 +23,13 @@ export interface DestroyOptions extends GlobalOptions {
  */
 export async function runDestroy(opts: DestroyOptions, base: Base, signal: AbortSignal): Promise<TeardownReport> {
   const ctx = await createContext(base, opts, { flags: opts.answers, required: [], signal });
+  let lock: StateLock | undefined;
   try {
     if (!opts.dryRun && ctx.state.persisted) {
+      // As init: the state dir is ours alone, and the lock comes before any outside call.
+      lock = await openStateDir(ctx.run.stateDir, 'destroy', ctx.log);
       const logs = join(ctx.run.stateDir, 'logs');
-      await mkdir(logs, { recursive: true, mode: 0o700 });
+      await mkdirInside(ctx.run.stateDir, logs);
       ctx.log.teeTo(join(logs, `destroy-${new Date().toISOString().replace(/[:.]/g, '-')}.log`));
     }
     // The agents host of the deployment (saved answers); the agents step's teardown stays reachable either way.
@@ -37,5 +41,6 @@ export async function runDestroy(opts: DestroyOptions, base: Base, signal: Abort
     });
   } finally {
     ctx.ui.dispose();
+    await lock?.release();
   }
 }

@@ -1,9 +1,10 @@
 import { PAT_SCOPES, patFix } from '../adapters/devops.js';
 import { PAT_ENV } from '../config/fields.js';
 import { toolSpecs } from '../adapters/tools.js';
-import { AzError, compareVersions } from '../adapters/az.js';
+import { compareVersions } from '../adapters/az.js';
+import { signedOut } from '../adapters/arm/client.js';
 import { MANAGED_IDENTITY_API_VERSION } from '../adapters/arm/identity.js';
-import { LOGIN_FIX } from '../steps/azure-login.js';
+import { LOGIN_FIX, loginOf } from '../steps/azure-login.js';
 import { fromStep, type DoctorCheck } from '../engine/doctor.js';
 import type { CheckResult, Context } from '../engine/types.js';
 import { agentPoolStep, createAgentPoolStep } from '../steps/agent-pool.js';
@@ -14,9 +15,9 @@ import { devopsProjectStep } from '../steps/devops-project.js';
 import { extensionStep } from '../steps/extension.js';
 import { MODEL_NOT_BETTER_TAG, NOT_BETTER_FINDING, pipelineStep, PIPELINE_NAME } from '../steps/pipeline.js';
 import { serviceConnectionStep } from '../steps/service-connection.js';
-import { identityKind, pipelineIdentity, servicePrincipalStep } from '../steps/service-principal.js';
+import { ambiguous, identityKind, pipelineIdentity, recordedIdentity, servicePrincipalStep } from '../steps/service-principal.js';
 import { locatePublicKey } from '../steps/ssh-key.js';
-import { terraformStep, workdir } from '../steps/terraform.js';
+import { lastApply, terraformStep, workdir } from '../steps/terraform.js';
 import { variableGroupStep } from '../steps/variable-group.js';
 import { exists } from '../adapters/workdir.js';
 import { join } from 'node:path';
@@ -106,17 +107,14 @@ export function doctorChecks(ctx: Context): DoctorCheck[] {
       title: 'Azure sign-in and subscription',
       dependsOn: ['local.az'],
       run: async (c) => {
-        const pinned = c.state.stepData<{ subscriptionId: string }>('azure-login').subscriptionId;
+        const pinned = loginOf(c).subscriptionId;
         let subId = c.answers.maybe('subscription') ?? pinned;
         let sub: Awaited<ReturnType<typeof c.arm.resources.subscription>>;
         try {
           subId ??= (await c.az.account()).id;
           sub = await c.arm.resources.subscription(subId);
         } catch (e) {
-          const text = e instanceof Error ? e.message : String(e);
-          if ((e instanceof AzError && e.kind === 'not-logged-in') || /az login|AzureCliCredential|Please run/i.test(text)) {
-            return { status: 'missing', summary: 'not signed in to Azure', fix: LOGIN_FIX };
-          }
+          if (signedOut(e)) return { status: 'missing', summary: 'not signed in to Azure', fix: LOGIN_FIX };
           throw e;
         }
         if (!sub) return { status: 'missing', summary: `subscription ${subId} is not visible to your az login`, fix: 'Run `az login` with an account that can see it, or pass --subscription.' };
@@ -129,6 +127,8 @@ export function doctorChecks(ctx: Context): DoctorCheck[] {
     pre('azure.role-assignments', 'Rights to create role assignments'),
     pre('azure.names', 'Global names'),
     pre('azure.deleted-vault', 'Soft-deleted key vault'),
+    // Another state dir's deployment on this prefix: missing, with the fix (init refuses it, exit 2).
+    pre('azure.deployment', 'One deployment per prefix'),
     {
       id: 'azure.pipeline-identity',
       group: 'azure',
@@ -145,7 +145,7 @@ export function doctorChecks(ctx: Context): DoctorCheck[] {
             ? { status: 'ok', summary: `managed identity ${name} (client ${id.appId ?? '?'})` }
             : { status: 'missing', summary: `managed identity ${name} not found in Azure`, fix: 'Run `azure-mlops init`: terraform recreates it with its role, and the service-connection step adds its federated credential again.' };
         }
-        const recorded = c.state.stepData<{ appId: string; objectId: string }>('service-principal');
+        const recorded = recordedIdentity(c);
         const existing = await servicePrincipalStep.check(c);
         if (recorded.objectId) {
           return existing.status === 'missing' && !existing.fix
@@ -153,7 +153,7 @@ export function doctorChecks(ctx: Context): DoctorCheck[] {
             : existing;
         }
         // Not created yet: it can be reused by name, or created if the directory lets you register apps.
-        if (existing.status === 'ok' || /are named/.test(existing.summary)) return existing;
+        if (existing.status === 'ok' || ambiguous(existing.facts)) return existing;
         const canCreate = await c.az.canRegisterApps();
         return canCreate.allowed
           ? { status: 'ok', summary: `not created yet; you may register applications (${canCreate.why})` }
@@ -241,7 +241,7 @@ export function doctorChecks(ctx: Context): DoctorCheck[] {
       title: 'Terraform state',
       dependsOn: [],
       run: async (c) => {
-        const applied = c.state.stepData<{ appliedAt: string }>('terraform').appliedAt;
+        const applied = lastApply(c).appliedAt;
         if (!applied) return { status: 'missing', summary: 'terraform has not been applied from this state dir', fix: 'Run azure-mlops init.' };
         const local = c.answers.get('stateBackend') === 'local';
         if (local && !(await exists(join(workdir(c), 'terraform.tfstate')))) return { status: 'missing', summary: `no terraform.tfstate in ${workdir(c)}`, fix: 'Run azure-mlops init (it resumes).' };

@@ -119,7 +119,7 @@ export const answerFields = {
   terraformDir: {
     flag: '--terraform-dir <dir>',
     env: ['AZURE_MLOPS_TERRAFORM_DIR'],
-    description: 'apply your own fork of the terraform module instead of the bundled one (same variables and outputs)',
+    description: 'apply your own fork of the terraform module instead of the bundled one (same variables and outputs: checked before anything runs)',
     defaultNote: 'the bundled terraform/',
   },
   stateBackend: {

@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { answerFields, answerKeys, flagName, howToSet, PAT_ENV, type AnswerKey } from './fields.js';
-import { answersSchema, type Answers } from './schema.js';
+import { answersSchema, showText, unsafeTextProblem, type Answers } from './schema.js';
 import { azureRegions, defaultRegion, noFederatedCredentialsOnManagedIdentity } from './regions.js';
 import { namesFor } from './naming.js';
 import { UsageError } from '../engine/errors.js';
@@ -85,11 +85,18 @@ export interface ResolveInput {
 
 const fieldSchemas = answersSchema.shape;
 
-function validateOne(key: AnswerKey, raw: unknown, where: string): unknown {
+/** Schema check plus the character rule every answer obeys (see unsafeTextProblem). */
+function problemOf(key: AnswerKey, raw: unknown): { problem: string } | { value: unknown } {
+  const unsafe = unsafeTextProblem(raw);
+  if (unsafe) return { problem: unsafe };
   const r = fieldSchemas[key].safeParse(raw);
-  if (r.success) return r.data;
-  const msg = r.error.issues[0]?.message ?? 'invalid value';
-  throw new UsageError(`Invalid ${flagName(key)} ${where}: ${msg}`, `Fix it with ${howToSet(key)}.`);
+  return r.success ? { value: r.data } : { problem: r.error.issues[0]?.message ?? 'invalid value' };
+}
+
+function validateOne(key: AnswerKey, raw: unknown, where: string): unknown {
+  const r = problemOf(key, raw);
+  if ('value' in r) return r.value;
+  throw new UsageError(`Invalid ${flagName(key)} ${showText(where)}: ${r.problem}`, `Fix it with ${howToSet(key)}.`);
 }
 
 /** Reads the --config file: JSON with answer keys (camelCase or the flag's kebab-case). */
@@ -266,8 +273,8 @@ async function promptFor(key: AnswerKey, ui: Ui, env: NodeJS.ProcessEnv): Promis
   }
   const raw = await ui.input(`${field.description} (${flagName(key)})`, {
     validate: (v) => {
-      const r = fieldSchemas[key].safeParse(v);
-      return r.success ? true : (r.error.issues[0]?.message ?? 'invalid');
+      const r = problemOf(key, v);
+      return 'value' in r ? true : r.problem;
     },
   });
   return validateOne(key, raw, '(prompt)');

@@ -26,6 +26,33 @@ const location = z
     }
   });
 
+/**
+ * Characters no answer may contain: C0/C1 controls and DEL; the bidirectional marks, embeddings,
+ * overrides and isolates (U+061C, U+200E, U+200F, U+202A–U+202E, U+2066–U+2069), which make a
+ * name display as another ("Trojan Source", CVE-2021-42574); and the zero-width characters
+ * (U+200B–U+200D, U+2060, U+FEFF), which make two different names look the same. Applied to every
+ * answer, wherever it comes from (flag, env, config file, saved state, prompt).
+ */
+// eslint-disable-next-line no-control-regex
+const UNSAFE_CHAR = /[\u0000-\u001f\u007f-\u009f\u061c\u200b-\u200f\u202a-\u202e\u2060\u2066-\u2069\ufeff]/u;
+
+const unsafeKind = (c: number): string =>
+  c < 0x20 || (c >= 0x7f && c <= 0x9f) ? 'a control character' : c === 0x200b || c === 0x200c || c === 0x200d || c === 0x2060 || c === 0xfeff ? 'a zero-width character' : 'a bidirectional-text control character';
+
+/** Why this value cannot be an answer (a control, bidirectional or zero-width character), or undefined. */
+export function unsafeTextProblem(value: unknown): string | undefined {
+  if (typeof value !== 'string') return undefined;
+  const m = UNSAFE_CHAR.exec(value);
+  if (!m) return undefined;
+  const code = m[0].codePointAt(0)!;
+  return `it contains U+${code.toString(16).toUpperCase().padStart(4, '0')} (${unsafeKind(code)}) at position ${m.index + 1}; such characters make a name look like another, so they are refused`;
+}
+
+/** A value safe to print: control, bidirectional and zero-width characters shown as \u{…}. */
+export function showText(value: string): string {
+  return value.replace(new RegExp(UNSAFE_CHAR.source, 'gu'), (c) => `\\u{${c.codePointAt(0)!.toString(16).toUpperCase()}}`);
+}
+
 const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 export const isGuid = (v: string) => GUID.test(v);
 
@@ -101,11 +128,28 @@ export function devopsName(what: string, max = 64) {
     });
 }
 
-const agents = z.coerce
-  .number({ message: 'the agent count must be a whole number' })
-  .int('the agent count must be a whole number')
-  .min(1, 'at least 1 agent is needed to run the pipeline')
-  .max(16, 'at most 16 agents fit on one agent VM (each needs its own CPU share and disk)');
+/**
+ * A whole number written in decimal digits only. `Number()` (and z.coerce) would take `0x4`, `4.0`,
+ * ` 4`, `1e1` or `0b100` as 4 or 10: a typo or a trick would silently become a count. A JSON number
+ * (config file, saved state, default) must be an integer.
+ */
+export function decimalInteger(what: string) {
+  return z.union([z.number(), z.string()], { message: `${what} must be a whole number` }).transform((v, ctx) => {
+    if (typeof v === 'string' && !/^[0-9]{1,9}$/.test(v)) {
+      ctx.addIssue({ code: 'custom', message: `'${showText(v)}' is not a whole number written in decimal digits (e.g. 4)` });
+      return z.NEVER;
+    }
+    return Number(v);
+  });
+}
+
+const agents = decimalInteger('the agent count').pipe(
+  z
+    .number()
+    .int('the agent count must be a whole number')
+    .min(1, 'at least 1 agent is needed to run the pipeline')
+    .max(16, 'at most 16 agents fit on one agent VM (each needs its own CPU share and disk)'),
+);
 
 const vmSize = z
   .string()

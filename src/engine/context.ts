@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -6,7 +7,7 @@ import { ArmAdapter } from '../adapters/arm/index.js';
 import { AzAdapter } from '../adapters/az.js';
 import { DevOpsAdapter } from '../adapters/devops.js';
 import { DevOpsCredential } from './devops-credential.js';
-import { ProcessRunner } from '../adapters/process.js';
+import { ProcessRunner, SECRET_ENV } from '../adapters/process.js';
 import { SshAdapter } from '../adapters/ssh.js';
 import { ToolsAdapter } from '../adapters/tools.js';
 import { TerraformAdapter } from '../adapters/terraform.js';
@@ -73,8 +74,6 @@ export function isInteractive(opts: GlobalOptions, io: Io): boolean {
   return !opts.yes && !opts.nonInteractive && !truthy(io.env.CI) && Boolean(io.stdin.isTTY);
 }
 
-/** Env vars whose values are secrets wherever they came from: registered for redaction at start-up. */
-const SECRET_ENV = [PAT_ENV, 'ARM_CLIENT_SECRET', 'AZURE_CLIENT_SECRET', 'TF_VAR_devops_pat', 'SYSTEM_ACCESSTOKEN'];
 
 export interface Base {
   log: Logger;
@@ -108,6 +107,7 @@ export function createBase(opts: GlobalOptions, io: Io = defaultIo()): Base {
     homeDir: io.env.HOME || homedir(),
     packageRoot: packageRoot(),
     toolVersion: TOOL_VERSION,
+    runId: randomUUID(),
   };
   const proc = new ProcessRunner(log, redactor, io.env);
   return { log, ui, redactor, run, io, proc, terraform: new TerraformAdapter(proc, log, redactor) };

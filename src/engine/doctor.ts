@@ -17,7 +17,8 @@ export interface DoctorCheck {
   group: Group;
   title: string;
   dependsOn: readonly string[];
-  run(ctx: Context): Promise<CheckResult>;
+  /** Its finding (a step's check may carry facts: the doctor shows status, summary and fix only). */
+  run(ctx: Context): Promise<CheckResult<unknown>>;
 }
 
 export interface CheckReport {

@@ -1,7 +1,8 @@
 /**
  * Typed errors. Anything may throw them; only src/cli.ts turns them into a process exit code.
  *
- * Exit codes: 0 ok, 1 a step failed, 2 bad usage or input, 3 doctor found problems, 130 cancelled.
+ * Exit codes: 0 ok, 1 a step failed (or another run holds the state dir's lock), 2 bad usage or
+ * input, 3 doctor found problems, 130 cancelled.
  */
 export const ExitCode = {
   ok: 0,

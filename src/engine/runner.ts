@@ -24,6 +24,7 @@ export interface StepReport {
   id: StepId;
   title: string;
   outcome: StepOutcome;
+  /** What its check found, as people read it (its facts went to its plan() only). */
   check?: CheckResult;
   changes: Change[];
   error?: string;
@@ -49,8 +50,18 @@ export interface RunReport {
 
 type Mode = 'apply' | 'dry-run';
 
-function isSatisfied(r: CheckResult | undefined): boolean {
+function isSatisfied(r: Pick<CheckResult<unknown>, 'status'> | undefined): boolean {
   return r?.status === 'ok' || r?.status === 'warning';
+}
+
+/** A check as the report shows it: the facts are the step's plan()'s alone (not printed, not in --json). */
+function reported({ facts: _facts, ...shown }: CheckResult<unknown>): CheckResult {
+  return shown;
+}
+
+/** A check that found another deployment's object stops the run (exit 2) before anything is created. */
+function refuse(r: CheckResult | undefined): void {
+  if (r?.refusal) throw new UsageError(r.refusal.message, r.refusal.fix);
 }
 
 function errorText(e: unknown): { error: string; fix?: string } {
@@ -93,8 +104,12 @@ export async function runSteps(steps: readonly Step[], ctx: Context, mode: Mode,
     const rep = reports.get(step.id)!;
     rep.waitingFor = waitingFor;
     let ready = false;
+    let found: CheckResult<unknown> = { status: 'skipped', summary: 'waits for an earlier step' };
     if (depsOk) {
-      rep.check = await ctx.ui.task(`checking ${step.title}`, () => step.check(ctx));
+      found = await ctx.ui.task(`checking ${step.title}`, () => step.check(ctx));
+      rep.check = reported(found);
+      // Another deployment's object: no plan; the survey finishes (read-only), then the run is refused.
+      if (rep.check.refusal) return false;
       if (isSatisfied(rep.check)) {
         rep.outcome = 'already';
         // Its facts (the subscription, the project id, ...) serve the later checks and plans now;
@@ -110,10 +125,12 @@ export async function runSteps(steps: readonly Step[], ctx: Context, mode: Mode,
       rep.outcome = 'pending';
     }
     // A plan for everything not done: plan() may refuse (UsageError) when input is missing.
-    rep.changes = await step.plan(ctx, rep.check ?? { status: 'skipped', summary: 'waits for an earlier step' });
+    rep.changes = await step.plan(ctx, found);
     if (rep.outcome !== 'pending') rep.outcome = 'planned';
     return ready;
   });
+  // The first refusal in step order (the prefix's resource groups before the Azure DevOps objects).
+  for (const s of steps) refuse(reports.get(s.id)!.check);
   if (surveyed.error) throw surveyed.error;
 
   const todo = steps.filter((s) => reports.get(s.id)!.outcome !== 'already');
@@ -147,19 +164,21 @@ export async function runSteps(steps: readonly Step[], ctx: Context, mode: Mode,
     try {
       // Earlier steps may have changed the world since the survey: check again.
       if (rep.outcome === 'pending') {
-        rep.check = await step.check(ctx);
+        const found = await step.check(ctx);
+        rep.check = reported(found);
+        refuse(rep.check);
         if (isSatisfied(rep.check)) {
           rep.outcome = 'already';
           await markDone(ctx, step.id, rep.check);
           log.success(`${step.title}: ${rep.check.summary}`);
           return true;
         }
-        rep.changes = await step.plan(ctx, rep.check);
+        rep.changes = await step.plan(ctx, found);
         log.step(`${ctx.log.c.bold(step.title)}: ${rep.check.summary}`);
         for (const line of renderChanges(rep.changes, ctx.log.c, { compact: true })) log.info(line);
       }
       await step.apply(ctx, rep.changes);
-      const after = await step.check(ctx);
+      const after = reported(await step.check(ctx));
       rep.check = after;
       if (!isSatisfied(after)) {
         throw new StepError(`${step.title}: still not done after applying (${after.summary})`, after.fix, step.id);

@@ -1,13 +1,18 @@
-import { mkdir, readFile, rename, writeFile, chmod, open } from 'node:fs/promises';
+import { randomUUID } from 'node:crypto';
+import { mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { z } from 'zod';
+import { writeFileSafe } from '../adapters/safe-fs.js';
+import { UUID_RE } from './deployment.js';
+import { writeGitignore } from './state-dir.js';
 import { UsageError } from './errors.js';
 import type { Redactor } from '../ui/redact.js';
 
 /**
  * `<state-dir>/state.json`: the answers, what each step found or created, terraform outputs.
  * Never a secret (every write is checked against the redactor), written atomically
- * (temp file + rename) with mode 0600. The state dir gets a `.gitignore` of `*`.
+ * (temp file + rename, never through a link) with mode 0600. The state dir gets a `.gitignore` of
+ * `*` (src/engine/state-dir.ts).
  */
 
 export const resourceSchema = z.object({
@@ -33,6 +38,11 @@ const stepRecordSchema = z.object({
 export const stateSchema = z.object({
   version: z.literal(1),
   toolVersion: z.string(),
+  /**
+   * This state dir's deployment id (src/engine/deployment.ts), a random UUID made once: with the
+   * file (or, for a file written before deployment ids, at its next save). Not a secret.
+   */
+  deploymentId: z.string().regex(UUID_RE, 'not a UUID').optional(),
   createdAt: z.string(),
   updatedAt: z.string(),
   answers: z.record(z.string(), z.union([z.string(), z.number(), z.boolean()])),
@@ -49,7 +59,7 @@ export const STATE_FILE = 'state.json';
 
 export function emptyState(toolVersion: string): StateData {
   const now = new Date().toISOString();
-  return { version: 1, toolVersion, createdAt: now, updatedAt: now, answers: {}, steps: {}, data: {}, resources: [], outputs: {}, history: [] };
+  return { version: 1, toolVersion, deploymentId: randomUUID(), createdAt: now, updatedAt: now, answers: {}, steps: {}, data: {}, resources: [], outputs: {}, history: [] };
 }
 
 export class StateStore {
@@ -82,11 +92,19 @@ export class StateStore {
     if (!result.success) {
       throw new UsageError(`${file} does not look like an azure-mlops state file (${result.error.issues[0]?.path.join('.')}: ${result.error.issues[0]?.message}).`, 'Move it away or pass another --state-dir.');
     }
+    // A file from before deployment ids gets one now, written at its next save: a state dir that
+    // created a deployment untagged still owns it (azure-preflight: its records say it created it).
+    result.data.deploymentId ??= randomUUID();
     return new StateStore(dir, result.data, redactor, true);
   }
 
   get data(): Readonly<StateData> {
     return this.state;
+  }
+
+  /** This state dir's deployment id (with the azurerm backend the deployment's own is derived: see deploymentId in steps/deployment-values.ts). */
+  get deploymentId(): string {
+    return (this.state.deploymentId ??= randomUUID());
   }
 
   get persisted(): boolean {
@@ -173,35 +191,22 @@ export class StateStore {
 
   private async write(): Promise<void> {
     this.state.updatedAt = new Date().toISOString();
-    await writeStateFile(this.dir, STATE_FILE, `${JSON.stringify(this.state, null, 2)}\n`, this.redactor);
+    await writeStateFile(this.dir, STATE_FILE, `${JSON.stringify(this.state, null, 2)}\n`, this.redactor, !this.exists);
     this.exists = true;
   }
 }
 
 /**
  * Writes a file of the state dir (state.json, the price cache…): refused if a registered secret
- * would land on disk; atomic (temp file + fsync + rename), mode 0600; creates the dir when needed.
+ * would land on disk; a temp file renamed over the name, mode 0600, never through a link (a file
+ * that is a link is replaced, not followed). The commands prepare the dir first (0700, owned,
+ * nothing loose: src/engine/state-dir.ts); the first write also makes sure of the .gitignore.
  */
-export async function writeStateFile(dir: string, name: string, text: string, redactor: Redactor): Promise<void> {
+export async function writeStateFile(dir: string, name: string, text: string, redactor: Redactor, first = false): Promise<void> {
   if (redactor.redact(text) !== text) {
     throw new Error(`refusing to write a secret into ${name} (this is a bug in azure-mlops; please report it)`);
   }
-  await ensureStateDir(dir);
-  const file = join(dir, name);
-  const tmp = `${file}.${process.pid}.tmp`;
-  const fh = await open(tmp, 'w', 0o600);
-  try {
-    await fh.writeFile(text);
-    await fh.sync();
-  } finally {
-    await fh.close();
-  }
-  await rename(tmp, file);
-  await chmod(file, 0o600);
-}
-
-/** Creates the state dir (0700) with a .gitignore so nothing in it is ever committed. */
-export async function ensureStateDir(dir: string): Promise<void> {
   await mkdir(dir, { recursive: true, mode: 0o700 });
-  await writeFile(join(dir, '.gitignore'), '# azure-mlops state: never commit\n*\n', { flag: 'w', mode: 0o644 });
+  if (first) await writeGitignore(dir);
+  await writeFileSafe(dir, join(dir, name), text, 0o600);
 }

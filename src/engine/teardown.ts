@@ -179,15 +179,6 @@ export class TeardownKit {
   get deletingProject(): boolean {
     return this.opts.deleteProject && this.projectRecord?.createdByUs === true;
   }
-
-  async projectId(name: string, known?: string): Promise<string | undefined> {
-    if (known) return known;
-    const p = this.projectRecord;
-    if (p?.id && p.name.toLowerCase() === name.toLowerCase()) return p.id;
-    const saved = this.ctx.state.stepData<{ projectId: string; projectName: string }>('devops-project');
-    if (saved.projectId && saved.projectName?.toLowerCase() === name.toLowerCase()) return saved.projectId;
-    return (await this.ctx.devops.findProject(name))?.id;
-  }
 }
 
 const itemOf = (a: TeardownItem): TeardownItem => ({ kind: a.kind, name: a.name, id: a.id, action: a.action, ...(a.reason ? { reason: a.reason } : {}) });

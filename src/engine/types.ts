@@ -53,7 +53,13 @@ export type ResourceKind =
 
 export type CheckStatus = 'ok' | 'missing' | 'warning' | 'skipped';
 
-export interface CheckResult {
+/**
+ * What a step's check found. `summary`, `fix` and `details` are for people; `facts` are for the
+ * step's own plan(): typed findings (what was found, what differs) that plan() reads instead of
+ * reading a sentence back. Facts are never printed, saved or returned by --json; they are absent
+ * when the step was not checked (it waits for an earlier step), so plan() handles `facts` undefined.
+ */
+export interface CheckResult<F = undefined> {
   status: CheckStatus;
   /** One line: what was found. */
   summary: string;
@@ -69,6 +75,15 @@ export interface CheckResult {
    * the one plan is complete. Never written to the state file by the survey.
    */
   anticipated?: Record<string, unknown>;
+  /**
+   * The step must not go on: what it found is another deployment's (src/engine/deployment.ts).
+   * Comes with status 'missing'. init (and its dry run) refuses the whole run with it, a UsageError
+   * (exit 2), once the read-only survey is done, before anything is created (the first refusal in
+   * step order wins); doctor shows the check as missing with `fix`.
+   */
+  refusal?: { message: string; fix: string };
+  /** The step's typed findings for its plan() (see above). */
+  facts?: F;
 }
 
 export type ChangeAction = 'create' | 'update' | 'delete' | 'run' | 'set' | 'install' | 'manual';
@@ -98,6 +113,11 @@ export interface RunFlags {
   /** Root of the installed package (terraform/, devops_pipelines/, templates/ live here). */
   packageRoot: string;
   toolVersion: string;
+  /**
+   * This process's run, unique per run: a step may trust what an apply of this same run recorded
+   * (terraform's re-check right after its apply) instead of asking again.
+   */
+  runId: string;
 }
 
 /** Everything a step may use. Steps declare the subset they need with Pick<Context, ...>. */
@@ -130,9 +150,11 @@ export interface Context {
 /**
  * A README step as code. `check` never changes anything (doctor runs it alone); `plan` assembles
  * what `apply` would do without side effects (it may throw a UsageError when the step cannot
- * proceed without input); `apply` is idempotent; the engine re-checks after it.
+ * proceed without input), from the facts its check found; `apply` is idempotent; the engine
+ * re-checks after it. `C` is the narrow context the step uses, `F` the facts its check finds.
+ * The engine holds steps as `Step` (facts unknown) and hands each plan() its own check's result.
  */
-export interface Step<C = Context> {
+export interface Step<C = Context, F = unknown> {
   id: StepId;
   title: string;
   dependsOn: readonly StepId[];
@@ -142,8 +164,9 @@ export interface Step<C = Context> {
    * this machine's az sign-in; doctor never calls it.
    */
   prepare?(ctx: C): Promise<void>;
-  check(ctx: C): Promise<CheckResult>;
-  plan(ctx: C, found: CheckResult): Promise<Change[]>;
+  check(ctx: C): Promise<CheckResult<F>>;
+  /** `found`: this step's check, or `{ status: 'skipped' }` without facts when it was not checked. */
+  plan(ctx: C, found: CheckResult<F>): Promise<Change[]>;
   apply(ctx: C, changes: Change[]): Promise<void>;
   /** The end of its objects' life: what `destroy` deletes or keeps of what this step recorded. */
   teardown?: StepTeardown;
@@ -160,7 +183,11 @@ export interface StepTeardown {
   plan(kit: import('./teardown.js').TeardownKit): Promise<void>;
 }
 
-/** Declares a step with a narrow context; the engine passes the full one. */
-export function defineStep<K extends keyof Context>(step: Step<Pick<Context, K>>): Step<Context> {
-  return step as unknown as Step<Context>;
+/**
+ * Declares a step with its narrow context `C` (`type Ctx = Pick<Context, ...>`, written once) and
+ * the facts `F` of its check, both inferred from `check(ctx: Ctx): Promise<CheckResult<Facts>>`
+ * (or given: `defineStep<Ctx, Facts>`). The engine passes the full context.
+ */
+export function defineStep<C extends Partial<Context>, F = undefined>(step: Step<C, F>): Step<Context, F> {
+  return step as unknown as Step<Context, F>;
 }

@@ -200,11 +200,11 @@ const teardown: StepTeardown = {
 /** The agent-pool step for an agents host: it creates the VM's pool, or finds the managed pool's after terraform. */
 export function createAgentPoolStep(host: AgentsHost = 'vm') {
   const impl = host === 'managed-pool' ? managed : vm;
-  return defineStep<'devops' | 'answers' | 'state' | 'signal'>({
+  return defineStep({
     id: 'agent-pool',
     title: host === 'managed-pool' ? "Agent pool (the Managed DevOps Pool's)" : 'Agent pool',
     dependsOn: impl.dependsOn,
-    check: (ctx) => impl.check(ctx),
+    check: (ctx: Ctx) => impl.check(ctx),
     plan: (ctx) => impl.plan(ctx),
     apply: (ctx) => impl.apply(ctx),
     teardown,

@@ -4,6 +4,7 @@ import { StepError } from '../engine/errors.js';
 import { recordFound } from '../engine/ownership.js';
 import { PRE_EXISTING } from '../engine/teardown.js';
 import { defineStep, type CheckResult, type Context } from '../engine/types.js';
+import { loginOf } from './azure-login.js';
 
 /**
  * The seed's terraform registered the agents with the PAT inside the VM's bootstrap — which puts
@@ -23,7 +24,7 @@ function target(ctx: Ctx) {
   const o = ctx.state.data.outputs as Record<string, unknown>;
   const prefix = ctx.answers.get('prefix');
   const vmName = `vm-${prefix}-agents`;
-  const sub = ctx.state.stepData<{ subscriptionId: string }>('azure-login').subscriptionId ?? '<subscription>';
+  const sub = loginOf(ctx).subscriptionId ?? '<subscription>';
   return {
     vmId: typeof o.agent_vm_id === 'string' ? o.agent_vm_id : `/subscriptions/${sub}/resourceGroups/${namesFor(prefix).devopsResourceGroup}/providers/Microsoft.Compute/virtualMachines/${vmName}`,
     script: typeof o.agent_register_script === 'string' ? o.agent_register_script : DEFAULT_SCRIPT,
@@ -43,6 +44,26 @@ async function ourAgents(ctx: Ctx) {
 }
 
 /**
+ * The run command goes, whatever happened (Azure keeps its protected parameters while it exists).
+ * A DELETE is idempotent, so it is tried again when an attempt fails or gets no answer: the SDK's
+ * retry policy does not retry a request that timed out (core-rest-pipeline: an aborted request is
+ * final), and a run command left behind is never found again once the agents are online.
+ */
+async function removeRunCommand(ctx: Ctx, vmId: string): Promise<void> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await ctx.arm.compute.deleteRunCommand(vmId, RUN_COMMAND_NAME);
+      return;
+    } catch (e) {
+      if (attempt >= 3) {
+        ctx.log.warn(`Could not delete the run command ${RUN_COMMAND_NAME} on ${vmId}: ${(e as Error).message} — delete it with: az vm run-command delete --ids ${vmId}/runCommands/${RUN_COMMAND_NAME} --yes`);
+        return;
+      }
+    }
+  }
+}
+
+/**
  * The agents are recorded by id: an intent for each name not registered before the run command
  * (so a run killed after registering still knows they are ours), settled with the id afterwards.
  * Agents that were there before are recorded as found, and destroy never removes them.
@@ -55,11 +76,11 @@ async function recordAgents(ctx: Ctx, poolId: number, before: ReadonlySet<string
   }
 }
 
-export const agentsStep = defineStep<'devops' | 'devopsCredential' | 'arm' | 'answers' | 'state' | 'log' | 'ui' | 'signal' | 'run'>({
+export const agentsStep = defineStep({
   id: 'agents',
   title: 'Pipeline agents on the agent VM',
   dependsOn: ['terraform', 'agent-pool'],
-  async check(ctx): Promise<CheckResult> {
+  async check(ctx: Ctx): Promise<CheckResult> {
     const { t, pool, online, registered } = await ourAgents(ctx);
     if (!pool) return { status: 'missing', summary: `pool '${ctx.answers.get('pool')}' does not exist` };
     if (online.length >= t.count) return { status: 'ok', summary: `${online.length} of ${t.count} agents online in '${ctx.answers.get('pool')}' (${t.namePrefix}-1..${t.count})` };
@@ -105,7 +126,7 @@ export const agentsStep = defineStep<'devops' | 'devopsCredential' | 'arm' | 'an
           timeoutInSeconds: 1200,
         });
       } finally {
-        await ctx.arm.compute.deleteRunCommand(t.vmId, RUN_COMMAND_NAME).catch((e: Error) => ctx.log.warn(`Could not delete the run command ${RUN_COMMAND_NAME}: ${e.message}`));
+        await removeRunCommand(ctx, t.vmId);
       }
     });
     if (result.exitCode !== 0) {

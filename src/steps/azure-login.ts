@@ -13,13 +13,45 @@ type Ctx = Pick<Context, 'az' | 'answers' | 'state' | 'ui' | 'log'>;
 
 export const LOGIN_FIX = 'Run `az login` (in CI: `az login --service-principal ...`, `--identity`, or the AzureCLI task), then re-run.';
 
+/**
+ * What this step records (its state data), read by the steps after it through the accessors below:
+ * the subscription the deployment works in, pinned on the first run, and its tenant.
+ */
+export type AzureLogin = { subscriptionId: string; subscriptionName: string; tenantId: string };
+
+/** azure-login's facts as recorded (or as this run's survey anticipated them); empty before it ran. */
+export function loginOf(ctx: Pick<Context, 'state'>): Partial<AzureLogin> {
+  return ctx.state.stepData<AzureLogin>('azure-login');
+}
+
+/** The deployment's subscription: pinned by azure-login, else az's current one. */
+export async function subscriptionOf(ctx: Pick<Context, 'state' | 'az'>): Promise<string> {
+  return loginOf(ctx).subscriptionId ?? (await ctx.az.account()).id;
+}
+
+/** The deployment's tenant: pinned by azure-login, else az's current one. */
+export async function tenantOf(ctx: Pick<Context, 'state' | 'az'>): Promise<string> {
+  return loginOf(ctx).tenantId ?? (await ctx.az.account()).tenantId;
+}
+
 /** The subscription this deployment wants: the answer, else the one pinned by an earlier run. */
 function wanted(ctx: Ctx): string | undefined {
-  return ctx.answers.maybe('subscription') ?? (ctx.state.stepData<{ subscriptionId: string }>('azure-login').subscriptionId);
+  return ctx.answers.maybe('subscription') ?? loginOf(ctx).subscriptionId;
 }
+
+const loginFacts = (acc: AzAccount): AzureLogin => ({ subscriptionId: acc.id, subscriptionName: acc.name, tenantId: acc.tenantId });
 
 function matches(acc: AzAccount, want: string): boolean {
   return acc.id.toLowerCase() === want.toLowerCase() || acc.name.toLowerCase() === want.toLowerCase();
+}
+
+/**
+ * The subscriptions `want` names: the one with that id, else every one with that name. Names are not
+ * unique (two "Pay-As-You-Go" in two tenants): several are listed by the caller, never guessed.
+ */
+function matching(accounts: readonly AzAccount[], want: string): AzAccount[] {
+  const byId = accounts.filter((a) => a.id.toLowerCase() === want.toLowerCase());
+  return byId.length ? byId : accounts.filter((a) => a.name.toLowerCase() === want.toLowerCase());
 }
 
 export async function currentAccount(ctx: Pick<Context, 'az'>): Promise<AzAccount | undefined> {
@@ -35,7 +67,7 @@ function describe(acc: AzAccount): string {
   return `${acc.name} (${acc.id})${acc.user?.name ? ` as ${acc.user.name}` : ''}`;
 }
 
-export const azureLoginStep = defineStep<'az' | 'answers' | 'state' | 'ui' | 'log'>({
+export const azureLoginStep = defineStep({
   id: 'azure-login',
   title: 'Azure sign-in and subscription',
   dependsOn: ['tools'],
@@ -58,24 +90,25 @@ export const azureLoginStep = defineStep<'az' | 'answers' | 'state' | 'ui' | 'lo
     );
     ctx.answers.choose('subscription', chosen);
   },
-  async check(ctx): Promise<CheckResult> {
+  async check(ctx: Ctx): Promise<CheckResult> {
     const acc = await currentAccount(ctx);
     if (!acc) return { status: 'missing', summary: 'not signed in to Azure', fix: LOGIN_FIX };
     const want = wanted(ctx);
     if (want && !matches(acc, want)) {
       // Switching az's default is all that is left: later checks read the subscription from these facts.
-      const target = (await ctx.az.accounts()).find((a) => matches(a, want));
+      const found = matching(await ctx.az.accounts(), want);
+      const target = found.length === 1 ? found[0] : undefined;
       return {
         status: 'missing',
         summary: `az is on subscription ${describe(acc)}, this deployment uses ${target ? describe(target) : want}`,
         fix: `az account set --subscription ${want}`,
-        ...(target && (target.state ?? 'Enabled') === 'Enabled' ? { anticipated: { subscriptionId: target.id, subscriptionName: target.name, tenantId: target.tenantId } } : {}),
+        ...(target && (target.state ?? 'Enabled') === 'Enabled' ? { anticipated: loginFacts(target) } : {}),
       };
     }
     if (acc.state && acc.state !== 'Enabled') {
       return { status: 'missing', summary: `subscription ${describe(acc)} is ${acc.state}`, fix: 'Use an enabled subscription (--subscription) or re-enable it in the Azure portal.' };
     }
-    return { status: 'ok', summary: describe(acc), record: { subscriptionId: acc.id, subscriptionName: acc.name, tenantId: acc.tenantId } };
+    return { status: 'ok', summary: describe(acc), record: loginFacts(acc) };
   },
   async plan(ctx) {
     const acc = await currentAccount(ctx);
@@ -104,14 +137,21 @@ async function applySubscription(ctx: Ctx, ch: Change): Promise<void> {
   if (typeof id !== 'string') return;
   if (ch.commands?.length) await ctx.az.setAccount(id);
   const acc = await ctx.az.account();
-  await ctx.state.setStepData('azure-login', { subscriptionId: acc.id, subscriptionName: acc.name, tenantId: acc.tenantId });
+  await ctx.state.setStepData('azure-login', loginFacts(acc));
 }
 
 async function subscriptionChanges(ctx: Ctx, acc: AzAccount): Promise<Change[]> {
     const accounts = await ctx.az.accounts();
     // prepare() asked for it in a terminal; otherwise az's current subscription.
     const want = wanted(ctx) ?? acc.id;
-    const target = accounts.find((a) => matches(a, want));
+    const found = matching(accounts, want);
+    if (found.length > 1) {
+      throw new UsageError(
+        `${found.length} subscriptions are named '${want}': ${found.map(describe).join(', ')}.`,
+        `Pass the id of the one you mean with ${howToSet('subscription')}.`,
+      );
+    }
+    const target = found[0];
     if (!target) {
       throw new UsageError(
         `Subscription '${want}' is not among the ${accounts.length} subscriptions az can see.`,

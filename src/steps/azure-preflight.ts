@@ -9,8 +9,13 @@ import { howToSet } from '../config/fields.js';
 import { namesFor } from '../config/naming.js';
 import type { AgentsHost } from '../config/schema.js';
 import { plannedCompute, type PlannedCompute, type QuotaPool } from '../config/sizing.js';
+import { DEPLOYMENT_TAG, conflictFix, conflictMessage, sharedDeploymentId, type Conflict } from '../engine/deployment.js';
 import { StepError } from '../engine/errors.js';
 import { defineStep, type Change, type CheckResult, type CheckStatus, type Context, type StepId } from '../engine/types.js';
+import { subscriptionOf } from './azure-login.js';
+import { deploymentId } from './deployment-values.js';
+import { localStateHasResources, workdir } from './terraform.js';
+import { backendSettings } from './terraform-backend.js';
 
 /**
  * Azure preflight, before terraform plan (and part of `doctor`): everything terraform would trip
@@ -20,11 +25,15 @@ import { defineStep, type Change, type CheckResult, type CheckStatus, type Conte
  *   deployment's, and no soft-deleted key vault holds the vault name (purged with --purge-deleted);
  * - the region has vCPU quota for the AKS nodes, the agent VM (or the Managed DevOps Pool's
  *   machines at its maximum concurrency, in that service's own quota) and the training cluster's maximum;
- * - the signed-in identity may create resource groups and role assignments.
+ * - the signed-in identity may create resource groups and role assignments;
+ * - the prefix is not deployed from elsewhere: rg-{prefix}-ml and rg-{prefix}-devops do not exist,
+ *   or carry this deployment's id in their tag azure-mlops-deployment (or, untagged, were made by
+ *   this state dir's terraform before deployment ids existed). Another deployment's is a refusal
+ *   (exit 2, before anything is created): src/engine/deployment.ts.
  * Problems the step cannot fix stop the run in plan(), before anything is created.
  */
 
-export type PreflightCtx = Pick<Context, 'arm' | 'answers' | 'state' | 'log' | 'run' | 'ui'>;
+export type PreflightCtx = Pick<Context, 'arm' | 'az' | 'answers' | 'state' | 'log' | 'run' | 'ui'>;
 
 export interface PreflightOptions {
   /** Purge a soft-deleted key vault that holds the vault name (the --purge-deleted flag). */
@@ -62,7 +71,7 @@ export function requiredProviders(host: AgentsHost | undefined): readonly string
   return host === 'managed-pool' ? [...REQUIRED_PROVIDERS, ...MANAGED_POOL_PROVIDERS] : REQUIRED_PROVIDERS;
 }
 
-export type PreflightCheckId = 'azure.providers' | 'azure.names' | 'azure.deleted-vault' | 'azure.quota' | 'azure.role-assignments';
+export type PreflightCheckId = 'azure.providers' | 'azure.names' | 'azure.deleted-vault' | 'azure.quota' | 'azure.role-assignments' | 'azure.deployment';
 
 /** One preflight check, as doctor shows it. */
 export interface PreflightCheck {
@@ -75,7 +84,7 @@ export interface PreflightCheck {
 }
 
 /** Something wrong, why, and its fix; `change` when the step can fix it itself. */
-interface Problem {
+export interface Problem {
   text: string;
   fix: string;
   change?: Change;
@@ -83,6 +92,8 @@ interface Problem {
 
 interface CheckOutcome extends PreflightCheck {
   problems: Problem[];
+  /** Another deployment's resource group: the run is refused (CheckResult.refusal). */
+  refusal?: { message: string; fix: string };
 }
 
 /** api-versions for reading this deployment's own resources (ownership of a taken name, quota on re-runs). */
@@ -101,11 +112,6 @@ const PREFIX_FIX_SENTENCE = `Choose another ${howToSet('prefix')} (it names st{p
 const RG_WRITE = 'Microsoft.Resources/subscriptions/resourceGroups/write';
 
 const day = (d: Date | undefined) => (d ? d.toISOString().slice(0, 10) : 'unknown');
-
-/** The subscription of this deployment: pinned by the azure-login step, else az's current one. */
-async function subscriptionOf(ctx: Pick<Context, 'arm' | 'state'>): Promise<string> {
-  return ctx.state.stepData<{ subscriptionId: string }>('azure-login').subscriptionId ?? (await ctx.arm.az.account()).id;
-}
 
 function once<T>(fn: () => Promise<T>): () => Promise<T> {
   let p: Promise<T> | undefined;
@@ -211,6 +217,7 @@ async function survey(ctx: PreflightCtx, opts: PreflightOptions): Promise<Survey
       }),
     ),
     guard('azure.role-assignments', 'Rights on the subscription', () => checkRights(subscriptionId, permissions)),
+    guard('azure.deployment', 'One deployment per prefix', () => checkDeployment(ctx, arm, subscriptionId, [names.mlResourceGroup, names.devopsResourceGroup])),
   ]);
   return { subscriptionId, checks };
 }
@@ -522,24 +529,68 @@ async function checkRights(subscriptionId: string, permissions: () => Promise<Pe
   return finish('azure.role-assignments', title, 'can create resource groups and role assignments', problems, warnings);
 }
 
+// ---- one deployment per prefix ------------------------------------------------------------------
+
+/**
+ * The prefix's resource groups belong to this deployment, or do not exist yet. A group tagged
+ * azure-mlops-deployment with another id is another state dir's deployment; an untagged one is
+ * ours only when this state dir's terraform made it (an azure-mlops before deployment ids tagged
+ * nothing: its next apply adds the tag), otherwise someone else's.
+ */
+async function checkDeployment(ctx: PreflightCtx, arm: ArmAdapter, subscriptionId: string, groups: string[]): Promise<CheckOutcome> {
+  const id = 'azure.deployment';
+  const title = 'One deployment per prefix';
+  const ours = deploymentId(ctx);
+  const found = await Promise.all(groups.map((g) => arm.resources.resourceGroup(subscriptionId, g)));
+  const createdHere = () =>
+    Boolean(ctx.state.resource('terraform-deployment')?.createdByUs) || ctx.state.data.steps.terraform !== undefined || localStateHasResources(workdir(ctx));
+  for (const g of found) {
+    if (!g) continue;
+    // "Tag names are case-insensitive for operations" (Azure Resource Manager docs, "Use tags to organize your Azure resources").
+    const tag = Object.entries(g.tags).find(([k]) => k.toLowerCase() === DEPLOYMENT_TAG)?.[1];
+    if (tag ? tag.toLowerCase() === ours.toLowerCase() : createdHere()) continue;
+    const conflict: Conflict = { what: `The prefix '${ctx.answers.get('prefix')}' (resource group ${g.name})`, owner: tag, ours };
+    const message = conflictMessage(conflict);
+    const fix = conflictFix('prefix', backendHint(ctx, tag));
+    return { id, title, status: 'missing', summary: message, fix, problems: [{ text: message, fix }], refusal: { message, fix } };
+  }
+  const present = found.filter((g): g is NonNullable<typeof g> => g !== null).map((g) => g.name);
+  return finish(id, title, present.length ? `${present.join(' and ')}: this deployment's (${ours})` : `${groups.join(' and ')} not created yet`, []);
+}
+
+/** When the two deployments differ in where they keep terraform's state, the fix says so. */
+function backendHint(ctx: PreflightCtx, owner: string | undefined): string | undefined {
+  if (!owner) return undefined;
+  const shared = sharedDeploymentId(backendSettings(ctx));
+  const local = ctx.answers.get('stateBackend') !== 'azurerm';
+  if (local && owner.toLowerCase() === shared) {
+    return 'That deployment keeps its terraform state in Azure: to share it, run with --state-backend azurerm (env AZURE_MLOPS_STATE_BACKEND).';
+  }
+  if (!local) return "That deployment keeps its terraform state in its own state dir (the local backend): only that state dir can run it.";
+  return undefined;
+}
+
 // ---- public API ------------------------------------------------------------------------------
 
 /**
- * The latest survey per adapter (one adapter per run) and options: check() fills it, plan() of the
- * same run reuses it instead of asking ARM again; apply() drops it.
+ * What check() found, for plan(): every problem of the survey, each with its fix and, when the
+ * step can fix it itself, its change. plan() reads them instead of asking ARM again.
  */
-const lastSurvey = new WeakMap<ArmAdapter, { opts: PreflightOptions; survey: Promise<Survey> }>();
+export interface PreflightFacts {
+  problems: Problem[];
+}
 
 /** Every preflight check, one entry each, for doctor. */
 export async function runPreflightChecks(ctx: PreflightCtx, opts: PreflightOptions = { purgeDeleted: false }): Promise<PreflightCheck[]> {
   const s = await survey(ctx, opts);
-  return s.checks.map(({ problems: _problems, ...c }) => c);
+  return s.checks.map(({ problems: _problems, refusal: _refusal, ...c }) => c);
 }
 
-function combine(checks: readonly CheckOutcome[], subscriptionId: string, location: string): CheckResult {
+function combine(checks: readonly CheckOutcome[], subscriptionId: string, location: string): CheckResult<PreflightFacts> {
   const failed = checks.filter((c) => c.status !== 'ok');
   const status: CheckStatus = checks.some((c) => c.status === 'missing') ? 'missing' : failed.length ? 'warning' : 'ok';
-  if (status === 'ok') return { status, summary: checks.map((c) => c.summary).join(', '), record: { subscriptionId, location } };
+  const facts = { problems: checks.flatMap((c) => c.problems) };
+  if (status === 'ok') return { status, summary: checks.map((c) => c.summary).join(', '), record: { subscriptionId, location }, facts };
   const details: string[] = [];
   for (const c of failed) {
     details.push(`${c.title}: ${c.summary}`);
@@ -547,6 +598,9 @@ function combine(checks: readonly CheckOutcome[], subscriptionId: string, locati
     if (c.fix) details.push(`  fix: ${c.fix}`);
   }
   const missing = checks.filter((c) => c.status === 'missing');
+  // Another deployment's resource group: nothing else matters, the run is refused.
+  const refused = checks.find((c) => c.refusal);
+  if (refused?.refusal) return { status: 'missing', summary: refused.summary, fix: refused.refusal.fix, details, refusal: refused.refusal, facts };
   const fix = [...new Set(failed.map((c) => c.fix).filter((f): f is string => Boolean(f)))].join(' ');
   return {
     status,
@@ -560,28 +614,24 @@ function combine(checks: readonly CheckOutcome[], subscriptionId: string, locati
     ...(fix ? { fix } : {}),
     details,
     ...(status === 'warning' ? { record: { subscriptionId, location } } : {}),
+    facts,
   };
 }
 
 export function createAzurePreflightStep(opts: PreflightOptions) {
-  return defineStep<'arm' | 'answers' | 'state' | 'log' | 'run' | 'ui'>({
+  return defineStep({
     // 'azure-preflight' belongs in the StepId union of src/engine/types.ts (the cast keeps this file
     // compiling whether or not the union has it yet).
     id: 'azure-preflight' as StepId,
     title: 'Azure preflight',
     dependsOn: ['azure-login'],
-    async check(ctx): Promise<CheckResult> {
-      const p = survey(ctx, opts);
-      lastSurvey.set(ctx.arm, { opts, survey: p });
-      p.catch(() => lastSurvey.delete(ctx.arm));
-      const s = await p;
+    async check(ctx: PreflightCtx): Promise<CheckResult<PreflightFacts>> {
+      const s = await survey(ctx, opts);
       return combine(s.checks, s.subscriptionId, ctx.answers.get('location'));
     },
-    async plan(ctx) {
-      const memo = lastSurvey.get(ctx.arm);
-      lastSurvey.delete(ctx.arm);
-      const s = await (memo?.opts.purgeDeleted === opts.purgeDeleted ? memo.survey : survey(ctx, opts));
-      const problems = s.checks.flatMap((c) => c.problems);
+    async plan(ctx, found) {
+      // Not checked yet (it waited for the sign-in): survey now.
+      const problems = found.facts?.problems ?? (await survey(ctx, opts)).checks.flatMap((c) => c.problems);
       const blockers = problems.filter((p) => !p.change);
       if (blockers.length) {
         const lines = blockers.map((p) => `  - ${p.text}\n    fix: ${p.fix}`);
@@ -594,7 +644,6 @@ export function createAzurePreflightStep(opts: PreflightOptions) {
       return problems.map((p) => p.change!);
     },
     async apply(ctx, changes) {
-      lastSurvey.delete(ctx.arm);
       const subscriptionId = await subscriptionOf(ctx);
       await Promise.all(
         changes.map(async (ch) => {

@@ -1,6 +1,19 @@
 import { namesFor } from '../config/naming.js';
 import type { AgentsHost } from '../config/schema.js';
+import { sharedDeploymentId } from '../engine/deployment.js';
 import type { Context } from '../engine/types.js';
+import { loginOf } from './azure-login.js';
+import { backendSettings } from './terraform-backend.js';
+
+/**
+ * This deployment's id (src/engine/deployment.ts): the one terraform tags the resource groups with
+ * and the Azure DevOps objects' descriptions name. With --state-backend azurerm it follows from the
+ * backend (every state dir sharing that terraform state is this deployment); with the local
+ * backend it is this state dir's own (state.json `deploymentId`).
+ */
+export function deploymentId(ctx: Pick<Context, 'state' | 'answers'>): string {
+  return ctx.answers.maybe('stateBackend') === 'azurerm' ? sharedDeploymentId(backendSettings(ctx)) : ctx.state.deploymentId;
+}
 
 /**
  * What the DevOps side needs from the Azure side: terraform's outputs once it has applied, else
@@ -21,7 +34,7 @@ export interface DeploymentValues {
 
 export function deploymentValues(ctx: Pick<Context, 'state' | 'answers'>): DeploymentValues {
   const o = ctx.state.data.outputs as Record<string, unknown>;
-  const login = ctx.state.stepData<{ subscriptionId: string; subscriptionName: string; tenantId: string }>('azure-login');
+  const login = loginOf(ctx);
   const n = namesFor(ctx.answers.get('prefix'));
   const str = (k: string, fallback: string) => (typeof o[k] === 'string' && o[k] ? (o[k] as string) : fallback);
   return {

@@ -1,5 +1,5 @@
 import { DevOpsError } from '../adapters/devops.js';
-import { defineStep } from '../engine/types.js';
+import { defineStep, type Context } from '../engine/types.js';
 
 /**
  * README: "Install the Azure DevOps Machine Learning extension into your Azure DevOps organization".
@@ -11,11 +11,13 @@ import { defineStep } from '../engine/types.js';
 export const EXTENSION = { publisher: 'ms-air-aiagility', name: 'azureml-v2' } as const;
 export const EXTENSION_URL = `https://marketplace.visualstudio.com/items?itemName=${EXTENSION.publisher}.${EXTENSION.name}`;
 
-export const extensionStep = defineStep<'devops' | 'state' | 'log'>({
+type Ctx = Pick<Context, 'devops' | 'state' | 'log'>;
+
+export const extensionStep = defineStep({
   id: 'extension',
   title: 'Azure ML extension for Azure DevOps',
   dependsOn: ['devops-project'],
-  async check(ctx) {
+  async check(ctx: Ctx) {
     const ext = await ctx.devops.installedExtension(EXTENSION.publisher, EXTENSION.name);
     if (ext) return { status: 'ok', summary: `${EXTENSION.publisher}.${EXTENSION.name} ${ext.version ?? ''}`.trim() };
     if (ctx.state.stepData<{ declined: boolean }>('extension').declined) {

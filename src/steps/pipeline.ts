@@ -6,7 +6,7 @@ import { createTracked, recordFound } from '../engine/ownership.js';
 import { defineStep, type CheckResult, type Context } from '../engine/types.js';
 import { PRE_EXISTING } from '../engine/teardown.js';
 import { formatDuration } from '../ui/prompts.js';
-import { credentialCreatedAt } from './service-connection.js';
+import { credentialCreatedAt, endpointIdOf } from './service-connection.js';
 import { pipelinePool } from './deployment-values.js';
 
 /**
@@ -26,6 +26,14 @@ export const MODEL_NOT_BETTER_TAG = 'model-not-better';
 /** What doctor and `--run` say about such a run. */
 export const NOT_BETTER_FINDING = 'the new model was not better; nothing deployed';
 type ResourceType = 'queue' | 'endpoint' | 'variablegroup';
+
+/** What this step records (its state data) once the pipeline is in place. */
+type PipelineRecord = { pipelineId: number };
+
+/** The pipeline's id, as this step recorded it. */
+export function pipelineIdOf(ctx: Pick<Context, 'state'>): number | undefined {
+  return ctx.state.stepData<PipelineRecord>('pipeline').pipelineId;
+}
 
 /** The three resources the pipeline must be authorized for, with their ids. */
 async function resources(ctx: Ctx): Promise<Array<{ type: ResourceType; id: string; name: string }>> {
@@ -55,25 +63,34 @@ async function unauthorized(ctx: Ctx, pipelineId: number) {
   return out;
 }
 
-export const pipelineStep = defineStep<'devops' | 'answers' | 'state'>({
+/** What check() found, for plan(). */
+export interface PipelineFacts {
+  /** The pipeline, when it exists. */
+  existing?: { id: number };
+  /** The resources it may not use yet (none when it does not exist). */
+  unauthorized: string[];
+}
+
+export const pipelineStep = defineStep({
   id: 'pipeline',
   title: 'Pipeline',
   dependsOn: ['repository', 'agent-pool', 'service-connection', 'variable-group'],
-  async check(ctx): Promise<CheckResult> {
+  async check(ctx: Ctx): Promise<CheckResult<PipelineFacts>> {
     const project = ctx.answers.get('project');
     const p = await ctx.devops.findPipeline(project, PIPELINE_NAME);
-    if (!p) return { status: 'missing', summary: `no pipeline '${PIPELINE_NAME}' in '${project}'` };
+    if (!p) return { status: 'missing', summary: `no pipeline '${PIPELINE_NAME}' in '${project}'`, facts: { unauthorized: [] } };
     const cfg = await ctx.devops.pipelineConfigPath(project, p.id);
     if (cfg.path && cfg.path.replace(/^\/?/, '/') !== PIPELINE_YAML) {
-      return { status: 'warning', summary: `pipeline '${PIPELINE_NAME}' exists but runs ${cfg.path}`, fix: `Point it at ${PIPELINE_YAML}, or delete it and re-run azure-mlops init.` };
+      return { status: 'warning', summary: `pipeline '${PIPELINE_NAME}' exists but runs ${cfg.path}`, fix: `Point it at ${PIPELINE_YAML}, or delete it and re-run azure-mlops init.`, facts: { existing: { id: p.id }, unauthorized: [] } };
     }
     const todo = await unauthorized(ctx, p.id);
-    if (todo.length) return { status: 'missing', summary: `pipeline '${PIPELINE_NAME}' is not authorized for ${todo.map((t) => t.name).join(', ')}` };
-    return { status: 'ok', summary: `'${PIPELINE_NAME}' (id ${p.id}) on ${PIPELINE_YAML}, authorized for its queue, connection and group`, record: { pipelineId: p.id } };
+    const facts = { existing: { id: p.id }, unauthorized: todo.map((t) => t.name) };
+    if (todo.length) return { status: 'missing', summary: `pipeline '${PIPELINE_NAME}' is not authorized for ${todo.map((t) => t.name).join(', ')}`, facts };
+    return { status: 'ok', summary: `'${PIPELINE_NAME}' (id ${p.id}) on ${PIPELINE_YAML}, authorized for its queue, connection and group`, record: { pipelineId: p.id } satisfies PipelineRecord, facts };
   },
   async plan(ctx, found) {
     const changes = [] as Array<{ action: 'create' | 'update'; what: string }>;
-    if (!/not authorized/.test(found.summary)) changes.push({ action: 'create', what: `YAML pipeline '${PIPELINE_NAME}' on ${ctx.answers.get('repo')}:${PIPELINE_YAML}` });
+    if (!found.facts?.existing) changes.push({ action: 'create', what: `YAML pipeline '${PIPELINE_NAME}' on ${ctx.answers.get('repo')}:${PIPELINE_YAML}` });
     changes.push({ action: 'update', what: `authorize it for queue '${pipelinePool(ctx)}', service connection '${ctx.answers.get('serviceConnection')}' and variable group '${ctx.answers.get('variableGroup')}'` });
     return changes;
   },
@@ -100,8 +117,8 @@ export const pipelineStep = defineStep<'devops' | 'answers' | 'state'>({
   teardown: {
     owns: { pipeline: 'pipeline' },
     async plan(kit) {
-      const { devops, state } = kit.ctx;
-      const found = { step: 'pipeline' as const, name: PIPELINE_NAME, id: state.stepData<{ pipelineId: number }>('pipeline').pipelineId, meta: kit.projectMeta() };
+      const { devops } = kit.ctx;
+      const found = { step: 'pipeline' as const, name: PIPELINE_NAME, id: pipelineIdOf(kit.ctx), meta: kit.projectMeta() };
       for (const r of kit.recordsOrFound('pipeline', found)) {
         if (!r.createdByUs) kit.keep(r, PRE_EXISTING);
         else
@@ -175,7 +192,7 @@ async function pause(ctx: RunCtx, title: string, ms: number): Promise<void> {
 
 /** (a) Before queuing: wait until the credential this deployment created is `windowMs` old. */
 async function waitForNewCredential(ctx: RunCtx, windowMs: number): Promise<void> {
-  const created = credentialCreatedAt(ctx.state, ctx.state.stepData<{ endpointId: string }>('service-connection').endpointId);
+  const created = credentialCreatedAt(ctx.state, endpointIdOf(ctx));
   if (created === undefined) return;
   const age = Math.max(0, Date.now() - created);
   const left = windowMs - age;

@@ -4,6 +4,7 @@ import { createTracked, recordFound } from '../engine/ownership.js';
 import { defineStep, type CheckResult, type Context } from '../engine/types.js';
 import { PRE_EXISTING } from '../engine/teardown.js';
 import { pipelinePool } from './deployment-values.js';
+import { projectIdOf } from './devops-project.js';
 
 /**
  * The code must be in a repository for the pipeline to run. Finds or creates the Azure Repos
@@ -11,18 +12,12 @@ import { pipelinePool } from './deployment-values.js';
  * first commit on `main` through the pushes API (no local git needed). A repository with commits is
  * never overwritten: differences are reported, and `--push-to <branch>` pushes to a new branch.
  */
-type Ctx = Pick<Context, 'devops' | 'answers' | 'state' | 'run' | 'log'> & { pushTo?: string | undefined };
+type StepCtx = Pick<Context, 'devops' | 'answers' | 'state' | 'run' | 'log'>;
+/** The step's context with its one option. */
+type Ctx = StepCtx & { pushTo?: string | undefined };
 
 export const DEFAULT_BRANCH = 'main';
 const ZERO = '0000000000000000000000000000000000000000';
-
-async function projectId(ctx: Ctx): Promise<string> {
-  const saved = ctx.state.stepData<{ projectId: string }>('devops-project').projectId;
-  if (saved) return saved;
-  const p = await ctx.devops.findProject(ctx.answers.get('project'));
-  if (!p) throw new StepError(`project ${ctx.answers.get('project')} not found`, 'Re-run azure-mlops init.', 'repository');
-  return p.id;
-}
 
 /** Files of ours that are absent or different on `branch`. */
 async function differences(ctx: Ctx, repoId: string, branch: string, files: RepoFile[]): Promise<string[]> {
@@ -50,28 +45,37 @@ export function branchOf(ctx: Pick<Ctx, 'pushTo'>): string {
   return ctx.pushTo ?? DEFAULT_BRANCH;
 }
 
+/** What check() found, for plan(). */
+export interface RepositoryFacts {
+  /** The repository, when it exists. */
+  existing?: { id: string };
+  /** It has commits (some branch): it is never overwritten. */
+  hasCommits: boolean;
+}
+
 export function createRepositoryStep(opts: { pushTo?: string } = {}) {
-  return defineStep<'devops' | 'answers' | 'state' | 'run' | 'log'>({
+  return defineStep({
     id: 'repository',
     title: 'Repository with the pipeline and ML code',
     dependsOn: ['devops-project'],
-    async check(c): Promise<CheckResult> {
+    async check(c: StepCtx): Promise<CheckResult<RepositoryFacts>> {
       const ctx: Ctx = { ...c, pushTo: opts.pushTo };
       const name = ctx.answers.get('repo');
       const project = ctx.answers.get('project');
       const repo = await ctx.devops.findRepo(project, name);
-      if (!repo) return { status: 'missing', summary: `no repository '${name}' in project '${project}'` };
+      if (!repo) return { status: 'missing', summary: `no repository '${name}' in project '${project}'`, facts: { hasCommits: false } };
       const heads = await ctx.devops.refs(project, repo.id);
-      if (heads.length === 0) return { status: 'missing', summary: `repository '${name}' is empty` };
+      const facts = { existing: { id: repo.id }, hasCommits: heads.length > 0 };
+      if (heads.length === 0) return { status: 'missing', summary: `repository '${name}' is empty`, facts };
       const branch = branchOf(ctx);
       const record = { repositoryId: repo.id, branch, webUrl: repo.webUrl ?? '' };
       if (!heads.some((h) => h.name === `refs/heads/${branch}`)) {
         return opts.pushTo
-          ? { status: 'missing', summary: `branch '${branch}' does not exist yet in '${name}'` }
-          : { status: 'missing', summary: `repository '${name}' has commits but no '${branch}' branch`, fix: 'Pass --push-to <new branch> to push the pipeline there.' };
+          ? { status: 'missing', summary: `branch '${branch}' does not exist yet in '${name}'`, facts }
+          : { status: 'missing', summary: `repository '${name}' has commits but no '${branch}' branch`, fix: 'Pass --push-to <new branch> to push the pipeline there.', facts };
       }
       const diff = await differences(ctx, repo.id, branch, await ourFiles(ctx));
-      if (diff.length === 0) return { status: 'ok', summary: `'${name}' has the pipeline and ML code on '${branch}'`, record };
+      if (diff.length === 0) return { status: 'ok', summary: `'${name}' has the pipeline and ML code on '${branch}'`, record, facts };
       const hasPipeline = !diff.some((d) => d.startsWith(`${PIPELINE_YAML} (absent)`));
       return {
         status: hasPipeline ? 'warning' : 'missing',
@@ -79,17 +83,18 @@ export function createRepositoryStep(opts: { pushTo?: string } = {}) {
         details: diff.slice(0, 20),
         fix: `Nothing is overwritten. To get this version's files, push them to a new branch with --push-to <branch> and merge what you want.`,
         record,
+        facts,
       };
     },
     async plan(c, found) {
       const ctx: Ctx = { ...c, pushTo: opts.pushTo };
       const name = ctx.answers.get('repo');
       const files = await ourFiles(ctx);
-      if (/has commits/.test(found.summary) && !opts.pushTo) {
+      if (found.facts?.hasCommits && !opts.pushTo) {
         throw new StepError(`${found.summary}: the pipeline file ${PIPELINE_YAML} is not there, and a repository with commits is never overwritten.`, 'Pass --push-to <new branch> to push the pipeline and ML code to a new branch.', 'repository');
       }
       return [
-        ...(/no repository/.test(found.summary) || found.status === 'skipped' ? [{ action: 'create' as const, what: `Azure Repos repository '${name}'` }] : []),
+        ...(!found.facts?.existing ? [{ action: 'create' as const, what: `Azure Repos repository '${name}'` }] : []),
         { action: 'create' as const, what: `first commit on '${branchOf(ctx)}': ${files.length} files (devops_pipelines/, src/, tests/, aml/, ...)`, details: files.map((f) => f.path) },
       ];
     },
@@ -100,7 +105,7 @@ export function createRepositoryStep(opts: { pushTo?: string } = {}) {
       let repo = await ctx.devops.findRepo(project, name);
       if (repo) await recordFound(ctx.state, { kind: 'repository', name, step: 'repository', id: repo.id, meta: { project } });
       else {
-        const pid = await projectId(ctx);
+        const pid = await projectIdOf(ctx, 'repository');
         repo = await createTracked(ctx.state, { kind: 'repository', name, step: 'repository', meta: { project } }, async () => (await ctx.devops.createRepo(project, pid, name)).value);
       }
       const heads = await ctx.devops.refs(project, repo.id);

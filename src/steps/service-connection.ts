@@ -2,11 +2,13 @@ import { z } from 'zod';
 import { formatCommand } from '../adapters/process.js';
 import type { Endpoint } from '../adapters/devops.js';
 import { StepError, UsageError } from '../engine/errors.js';
+import { createdBy, describedConflict, refusedCheck } from '../engine/deployment.js';
 import { createTracked, recordFound } from '../engine/ownership.js';
 import type { StateStore } from '../engine/state.js';
 import { defineStep, type CheckResult, type Context } from '../engine/types.js';
-import { deploymentValues } from './deployment-values.js';
-import { ensureClientSecret, pipelineIdentity, type PipelineIdentity } from './service-principal.js';
+import { deploymentId, deploymentValues } from './deployment-values.js';
+import { projectIdNamed, projectRefOf } from './devops-project.js';
+import { ensureClientSecret, pipelineIdentity, recordedIdentity, type PipelineIdentity } from './service-principal.js';
 import { PRE_EXISTING } from '../engine/teardown.js';
 
 /**
@@ -20,17 +22,13 @@ import { PRE_EXISTING } from '../engine/teardown.js';
  * (…/userAssignedIdentities/{name}/federatedIdentityCredentials/{name}); on an app registration it
  * is added with `az ad app federated-credential` (Microsoft Graph).
  * `secret`: scheme ServicePrincipal with the client secret held in memory. An existing connection
- * with other values is updated in place, never duplicated.
+ * with other values is updated in place, never duplicated; one whose description names another
+ * deployment (src/engine/deployment.ts) is refused, never updated.
  */
 type Ctx = Pick<Context, 'devops' | 'answers' | 'state' | 'az' | 'arm' | 'secrets' | 'log' | 'signal'>;
 
 const AUDIENCE = 'api://AzureADTokenExchange';
 const ficSchema = z.array(z.object({ id: z.string().optional(), name: z.string(), issuer: z.string(), subject: z.string(), audiences: z.array(z.string()).optional() }).passthrough());
-
-function projectRef(ctx: Ctx): { id: string; name: string } {
-  const p = ctx.state.stepData<{ projectId: string; projectName: string }>('devops-project');
-  return { id: p.projectId ?? '<project id>', name: p.projectName ?? ctx.answers.get('project') };
-}
 
 /**
  * The clouds an Azure DevOps `azurerm` connection knows, by the name `az cloud show` gives, with the
@@ -72,12 +70,12 @@ export function desiredEndpoint(ctx: Ctx, cloud: DevOpsCloud): Record<string, un
   const id = pipelineIdentity(ctx);
   const federated = ctx.answers.get('auth') === 'federated';
   const name = ctx.answers.get('serviceConnection');
-  const project = projectRef(ctx);
+  const project = projectRefOf(ctx);
   return {
     name,
     type: 'azurerm',
     url: cloud.url,
-    description: `Azure ML workspace ${v.workspace} (created by azure-mlops)`,
+    description: `Azure ML workspace ${v.workspace} (${createdBy(deploymentId(ctx))})`,
     owner: 'library',
     isShared: false,
     authorization: {
@@ -96,7 +94,7 @@ export function desiredEndpoint(ctx: Ctx, cloud: DevOpsCloud): Record<string, un
       mlWorkspaceLocation: v.location,
       creationMode: 'Manual',
     },
-    serviceEndpointProjectReferences: [{ projectReference: { id: project.id, name: project.name }, name, description: `Azure ML workspace ${v.workspace}` }],
+    serviceEndpointProjectReferences: [{ projectReference: { id: project.id ?? '<project id>', name: project.name }, name, description: `Azure ML workspace ${v.workspace}` }],
   };
 }
 
@@ -158,6 +156,14 @@ function ficHome(ctx: Ctx, identity: Partial<PipelineIdentity>): FicHome | undef
   };
 }
 
+/** What this step records (its state data) once the connection is in place. */
+type ConnectionRecord = { endpointId: string };
+
+/** The connection's id, as this step recorded it. */
+export function endpointIdOf(ctx: Pick<Context, 'state'>): string | undefined {
+  return ctx.state.stepData<ConnectionRecord>('service-connection').endpointId;
+}
+
 /** Federated credential names: the connection's id makes them unique per connection (<= 120 characters). */
 const ficName = (endpointId: string) => `azure-mlops-${endpointId}`.slice(0, 120);
 
@@ -181,38 +187,49 @@ function wif(e: Endpoint): { issuer?: string; subject?: string } {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-export const serviceConnectionStep = defineStep<'devops' | 'answers' | 'state' | 'az' | 'arm' | 'secrets' | 'log' | 'signal'>({
+/** What check() found, for plan(). */
+export interface ServiceConnectionFacts {
+  /** The connection named --service-connection in the project, when there is one. */
+  existing?: { id: string };
+  /** Its fields that differ from the wanted ones (none when it matches or does not exist). */
+  drift: string[];
+}
+
+export const serviceConnectionStep = defineStep({
   id: 'service-connection',
   title: 'Service connection to the ML workspace',
   dependsOn: ['devops-project', 'service-principal', 'terraform'],
-  async check(ctx): Promise<CheckResult> {
+  async check(ctx: Ctx): Promise<CheckResult<ServiceConnectionFacts>> {
     const name = ctx.answers.get('serviceConnection');
     const project = ctx.answers.get('project');
     const existing = await ctx.devops.findEndpoint(project, name);
-    if (!existing) return { status: 'missing', summary: `no service connection '${name}' in '${project}'` };
+    if (!existing) return { status: 'missing', summary: `no service connection '${name}' in '${project}'`, facts: { drift: [] } };
+    const conflict = describedConflict(`service connection '${existing.name}'`, existing.description, deploymentId(ctx));
+    if (conflict) return refusedCheck(conflict, 'serviceConnection');
     const drift = endpointDrift(existing, desiredEndpoint(ctx, await devopsCloud(ctx)));
-    if (drift.length) return { status: 'missing', summary: `'${name}' points elsewhere: ${drift.join(', ')}` };
+    const facts = { existing: { id: existing.id }, drift };
+    if (drift.length) return { status: 'missing', summary: `'${name}' points elsewhere: ${drift.join(', ')}`, facts };
     if (ctx.answers.get('auth') === 'federated') {
       const { issuer, subject } = wif(existing);
       const home = ficHome(ctx, pipelineIdentity(ctx));
-      if (!issuer || !subject || !home) return { status: 'missing', summary: `'${name}' has no workload identity issuer/subject yet` };
+      if (!issuer || !subject || !home) return { status: 'missing', summary: `'${name}' has no workload identity issuer/subject yet`, facts };
       const fics = await home.list();
-      if (fics === null) return { status: 'missing', summary: `the pipeline's ${home.what} does not exist`, fix: 'Run azure-mlops init: terraform recreates it, then this step adds its federated credential.' };
-      if (!fics.some((f) => f.subject === subject && f.issuer === issuer)) return { status: 'missing', summary: `the ${home.what} has no federated credential for ${subject}` };
+      if (fics === null) return { status: 'missing', summary: `the pipeline's ${home.what} does not exist`, fix: 'Run azure-mlops init: terraform recreates it, then this step adds its federated credential.', facts };
+      if (!fics.some((f) => f.subject === subject && f.issuer === issuer)) return { status: 'missing', summary: `the ${home.what} has no federated credential for ${subject}`, facts };
     }
-    if (existing.isReady === false) return { status: 'missing', summary: `'${name}' is not ready yet` };
-    return { status: 'ok', summary: `'${name}' → ${deploymentValues(ctx).workspace} (${existing.authorization?.scheme})`, record: { endpointId: existing.id } };
+    if (existing.isReady === false) return { status: 'missing', summary: `'${name}' is not ready yet`, facts };
+    return { status: 'ok', summary: `'${name}' → ${deploymentValues(ctx).workspace} (${existing.authorization?.scheme})`, record: { endpointId: existing.id } satisfies ConnectionRecord, facts };
   },
   async plan(ctx, found) {
     const want = desiredEndpoint(ctx, await devopsCloud(ctx)) as { authorization: { scheme: string }; data: Record<string, string> };
     const name = ctx.answers.get('serviceConnection');
     const details = [`scheme ${want.authorization.scheme}, scope AzureMLWorkspace`, ...Object.entries(want.data).filter(([k]) => /Name|Id|Location|environment/.test(k)).map(([k, v]) => `${k} = ${v}`)];
-    const changes = [{ action: /points elsewhere/.test(found.summary) ? ('update' as const) : ('create' as const), what: `service connection '${name}' (type azurerm)`, details }];
+    const changes = [{ action: found.facts?.drift.length ? ('update' as const) : ('create' as const), what: `service connection '${name}' (type azurerm)`, details }];
     if (ctx.answers.get('auth') === 'federated') {
       const identity = pipelineIdentity(ctx);
       const home = ficHome(ctx, identity);
       const on = home?.what ?? (identity.kind === 'managed-identity' ? `managed identity ${identity.displayName} (once terraform has created it)` : 'the pipeline app');
-      changes.push({ action: 'create', what: `a federated credential on the ${on} for the connection's issuer and subject (no secret anywhere)`, details: [home?.command(ficName(ctx.state.stepData<{ endpointId: string }>('service-connection').endpointId ?? '<connection id>')) ?? `audience ${AUDIENCE}`] });
+      changes.push({ action: 'create', what: `a federated credential on the ${on} for the connection's issuer and subject (no secret anywhere)`, details: [home?.command(ficName(endpointIdOf(ctx) ?? '<connection id>')) ?? `audience ${AUDIENCE}`] });
     }
     return changes;
   },
@@ -229,12 +246,24 @@ export const serviceConnectionStep = defineStep<'devops' | 'answers' | 'state' |
       );
     }
     const body = desiredEndpoint(ctx, await devopsCloud(ctx)) as { authorization: { parameters: Record<string, string> } } & Record<string, unknown>;
+    const existing = await ctx.devops.findEndpoint(project, name);
+    // Another deployment's connection is refused here, before a client secret is made for it.
+    const ours = existing
+      ? await recordFound(ctx.state, {
+          kind: 'service-connection',
+          name,
+          step: 'service-connection',
+          id: existing.id,
+          meta: { project },
+          owner: { what: `service connection '${existing.name}'`, description: existing.description, deploymentId: deploymentId(ctx), rename: 'serviceConnection' },
+        })
+      : true;
+    // One found there (not ours) keeps its description.
+    if (existing && !ours) body.description = existing.description ?? '';
     // The secret goes into the request body only (HTTPS), never into state or logs.
     if (ctx.answers.get('auth') === 'secret') body.authorization.parameters.serviceprincipalkey = await ensureClientSecret(ctx, identity.appId);
-    const existing = await ctx.devops.findEndpoint(project, name);
     let endpoint: Endpoint;
     if (existing) {
-      await recordFound(ctx.state, { kind: 'service-connection', name, step: 'service-connection', id: existing.id, meta: { project } });
       endpoint = endpointDrift(existing, body).length || ctx.answers.get('auth') === 'secret' ? await ctx.devops.updateEndpoint(existing.id, { ...body, id: existing.id }) : existing;
     } else {
       endpoint = await createTracked(ctx.state, { kind: 'service-connection', name, step: 'service-connection', meta: { project } }, async () => (await ctx.devops.createEndpoint(project, body)).value);
@@ -264,8 +293,8 @@ export const serviceConnectionStep = defineStep<'devops' | 'answers' | 'state' |
   teardown: {
     owns: { 'service-connection': 'service connection', 'federated-credential': 'federated credential' },
     async plan(kit) {
-      const { devops, state, answers, arm, az } = kit.ctx;
-      const found = { step: 'service-connection' as const, name: answers.maybe('serviceConnection'), id: state.stepData<{ endpointId: string }>('service-connection').endpointId, meta: kit.projectMeta() };
+      const { devops, answers, arm, az } = kit.ctx;
+      const found = { step: 'service-connection' as const, name: answers.maybe('serviceConnection'), id: endpointIdOf(kit.ctx), meta: kit.projectMeta() };
       for (const r of kit.recordsOrFound('service-connection', found)) {
         if (!r.createdByUs) kit.keep(r, PRE_EXISTING);
         else
@@ -273,7 +302,7 @@ export const serviceConnectionStep = defineStep<'devops' | 'answers' | 'state' |
             run: async (a) => {
               const project = kit.projectOf(r);
               const id = await kit.idOf(a, async () => (await devops.findEndpoint(project, r.name))?.id);
-              const pid = id ? await kit.projectId(project) : undefined;
+              const pid = id ? await projectIdNamed(kit.ctx, project) : undefined;
               if (!id || !pid) return 'gone';
               await devops.deleteEndpoint(id, [pid]);
               return 'deleted';
@@ -281,7 +310,7 @@ export const serviceConnectionStep = defineStep<'devops' | 'answers' | 'state' |
           });
       }
       // Its trust on the pipeline identity: the identity's other credentials stay.
-      const appOfStep = state.stepData<{ appId: string }>('service-principal').appId;
+      const appOfStep = recordedIdentity(kit.ctx).appId;
       for (const r of kit.records('federated-credential')) {
         if (!r.createdByUs) kit.keep(r, PRE_EXISTING);
         else

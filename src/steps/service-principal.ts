@@ -1,10 +1,12 @@
 import { z } from 'zod';
+import { exactDisplayName } from '../adapters/az.js';
 import { formatCommand } from '../adapters/process.js';
 import { StepError } from '../engine/errors.js';
 import { createTracked, recordFound } from '../engine/ownership.js';
-import { defineStep, type Change, type Context } from '../engine/types.js';
+import { defineStep, type Change, type CheckResult, type Context } from '../engine/types.js';
 import { namesFor } from '../config/naming.js';
 import { PRE_EXISTING } from '../engine/teardown.js';
+import { tenantOf } from './azure-login.js';
 
 /**
  * README: "az ad sp create-for-rbac --skip-assignment" + "az ad sp show --query objectId".
@@ -57,17 +59,25 @@ export interface PipelineIdentity {
   resourceId?: string;
 }
 
+/**
+ * App registrations named exactly `name`. az's `--display-name` is a prefix filter (Graph
+ * `startswith(displayName,'X')` in azure-cli role/custom.py `list_applications`; see
+ * exactDisplayName): without narrowing, `azure-mlops-p01-pipeline-legacy` would be taken for ours,
+ * get a client secret appended, and be deleted by destroy.
+ */
 async function findApps(ctx: Ctx, name: string) {
-  return ctx.az.json(['ad', 'app', 'list', '--display-name', name], z.array(adObject));
+  return exactDisplayName(await ctx.az.json(['ad', 'app', 'list', '--display-name', name], z.array(adObject)), name);
 }
 
+/** The app's service principal: `appId eq` is an exact Graph filter; the answer is checked again. */
 async function findSp(ctx: Ctx, appId: string) {
   const list = await ctx.az.json(['ad', 'sp', 'list', '--filter', `appId eq '${appId}'`], z.array(adObject));
-  return list[0];
+  return list.find((s) => s.appId === appId);
 }
 
-async function tenantOf(ctx: Ctx): Promise<string> {
-  return ctx.state.stepData<{ tenantId: string }>('azure-login').tenantId ?? (await ctx.az.account()).tenantId;
+/** Several app registrations answer to the name: which one is ours cannot be told. */
+export function ambiguous(facts: ServicePrincipalFacts | undefined): boolean {
+  return (facts?.apps.length ?? 0) > 1;
 }
 
 export function identityKind(ctx: Pick<Context, 'answers'>): PipelineIdentityKind {
@@ -75,11 +85,19 @@ export function identityKind(ctx: Pick<Context, 'answers'>): PipelineIdentityKin
 }
 
 /**
+ * What this step recorded (its state data): all of an app registration; of a managed identity, its
+ * kind, tenant and name (terraform's outputs hold the rest: read it with pipelineIdentity()).
+ */
+export function recordedIdentity(ctx: Pick<Context, 'state'>): Partial<PipelineIdentity> {
+  return ctx.state.stepData<PipelineIdentity & Record<string, unknown>>('service-principal');
+}
+
+/**
  * The identity for terraform and the service connection: as recorded by this step (app), or from
  * terraform's outputs (managed identity; empty until terraform has applied).
  */
 export function pipelineIdentity(ctx: Pick<Context, 'state' | 'answers'>): Partial<PipelineIdentity> {
-  const recorded = ctx.state.stepData<PipelineIdentity & Record<string, unknown>>('service-principal');
+  const recorded = recordedIdentity(ctx);
   if (identityKind(ctx) === 'app-registration') return { ...recorded, kind: 'app-registration' };
   const o = (ctx.state.data.outputs ?? {}) as Record<string, unknown>;
   const out = (k: string) => (typeof o[k] === 'string' && o[k] ? (o[k] as string) : undefined);
@@ -106,11 +124,20 @@ export async function ensureClientSecret(ctx: Pick<Context, 'az' | 'secrets' | '
   return out.password;
 }
 
-export const servicePrincipalStep = defineStep<'az' | 'answers' | 'state' | 'secrets' | 'log'>({
+/** What check() found, for plan() (and doctor). */
+export interface ServicePrincipalFacts {
+  /**
+   * The app registrations named exactly --sp-name (app-registration only). More than one: which
+   * is ours cannot be told, and nothing proceeds.
+   */
+  apps: Array<{ appId: string }>;
+}
+
+export const servicePrincipalStep = defineStep({
   id: 'service-principal',
   title: 'Pipeline identity',
   dependsOn: ['azure-login'],
-  async check(ctx) {
+  async check(ctx: Ctx): Promise<CheckResult<ServicePrincipalFacts>> {
     if (identityKind(ctx) === 'managed-identity') {
       // Nothing to create here: terraform creates the identity with its role (see the file comment).
       const n = namesFor(ctx.answers.get('prefix'));
@@ -118,35 +145,39 @@ export const servicePrincipalStep = defineStep<'az' | 'answers' | 'state' | 'sec
       return {
         status: 'ok',
         summary: `managed identity ${n.pipelineIdentity}, created by terraform in ${n.mlResourceGroup} (no app registration)`,
-        record: { kind: 'managed-identity', tenantId, displayName: n.pipelineIdentity },
+        record: { kind: 'managed-identity', tenantId, displayName: n.pipelineIdentity } satisfies Partial<PipelineIdentity>,
       };
     }
     const name = ctx.answers.get('spName');
     const apps = await findApps(ctx, name);
+    const facts = { apps: apps.map((a) => ({ appId: a.appId })) };
     if (apps.length > 1) {
       return {
         status: 'missing',
         summary: `${apps.length} app registrations are named '${name}' (${apps.map((a) => a.appId).join(', ')})`,
         fix: `Delete the extra ones (az ad app delete --id <appId>) or choose another name with --sp-name (env AZURE_MLOPS_SP_NAME).`,
+        facts,
       };
     }
     const app = apps[0];
-    if (!app) return { status: 'missing', summary: `no app registration named '${name}'` };
+    if (!app) return { status: 'missing', summary: `no app registration named '${name}'`, facts };
     const sp = await findSp(ctx, app.appId);
-    if (!sp) return { status: 'missing', summary: `app '${name}' (${app.appId}) has no service principal` };
+    if (!sp) return { status: 'missing', summary: `app '${name}' (${app.appId}) has no service principal`, facts };
     const tenantId = await tenantOf(ctx);
     return {
       status: 'ok',
       summary: `${name} (app ${app.appId}, object ${sp.objectId})`,
-      record: { kind: 'app-registration', appId: app.appId, appObjectId: app.objectId, objectId: sp.objectId, tenantId, displayName: name },
+      record: { kind: 'app-registration', appId: app.appId, appObjectId: app.objectId, objectId: sp.objectId, tenantId, displayName: name } satisfies PipelineIdentity,
+      facts,
     };
   },
   async plan(ctx, found) {
     // The managed identity is terraform's (its check is ok at once); nothing is planned here for it.
     if (identityKind(ctx) === 'managed-identity') return [];
     const name = ctx.answers.get('spName');
-    if (/app registrations are named/.test(found.summary)) throw new StepError(found.summary, found.fix, 'service-principal');
-    const apps = found.status === 'skipped' ? [] : await findApps(ctx, name).catch(() => []);
+    if (ambiguous(found.facts)) throw new StepError(found.summary, found.fix, 'service-principal');
+    // Not checked (it waits for the sign-in): nothing known yet, so the plan shows both creates.
+    const apps = found.facts?.apps ?? [];
     const changes: Change[] = [];
     if (!apps[0]) changes.push({ action: 'create', what: `app registration '${name}' (no role assignment)`, commands: [formatCommand('az', ['ad', 'app', 'create', '--display-name', name])] });
     changes.push({ action: 'create', what: `its service principal`, commands: [formatCommand('az', ['ad', 'sp', 'create', '--id', apps[0]?.appId ?? '<appId>'])] });
@@ -182,14 +213,14 @@ export const servicePrincipalStep = defineStep<'az' | 'answers' | 'state' | 'sec
     }
     ctx.az.invalidate();
     const tenantId = await tenantOf(ctx);
-    await ctx.state.setStepData('service-principal', { kind: 'app-registration', appId: app.appId, appObjectId: app.objectId, objectId: sp.objectId, tenantId, displayName: name });
+    await ctx.state.setStepData('service-principal', { kind: 'app-registration', appId: app.appId, appObjectId: app.objectId, objectId: sp.objectId, tenantId, displayName: name } satisfies PipelineIdentity);
     if (ctx.answers.get('auth') === 'secret') await ensureClientSecret(ctx, app.appId);
   },
   teardown: {
     owns: { 'entra-app': 'app registration', 'entra-sp': 'service principal' },
     async plan(kit) {
-      const { az, state, answers } = kit.ctx;
-      const d = state.stepData<{ appId: string; objectId: string; displayName: string }>('service-principal');
+      const { az, answers } = kit.ctx;
+      const d = recordedIdentity(kit.ctx);
       const name = d.displayName ?? answers.maybe('spName');
       const app = kit.recordsOrFound('entra-app', { step: 'service-principal', name, id: d.appId })[0];
       const sp = kit.recordsOrFound('entra-sp', { step: 'service-principal', name, id: d.objectId, ...(d.appId ? { meta: { appId: d.appId } } : {}) })[0];

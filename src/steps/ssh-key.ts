@@ -25,11 +25,13 @@ export async function locatePublicKey(ctx: Pick<Context, 'answers' | 'ssh'>): Pr
 
 const defaultPrivate = (home: string) => join(home, '.ssh', 'id_ed25519');
 
-export const sshKeyStep = defineStep<'answers' | 'ssh' | 'ui' | 'run'>({
+type Ctx = Pick<Context, 'answers' | 'ssh' | 'ui' | 'run'>;
+
+export const sshKeyStep = defineStep({
   id: 'ssh-key',
   title: 'SSH public key',
   dependsOn: [],
-  async check(ctx) {
+  async check(ctx: Ctx) {
     const { key, problems } = await locatePublicKey(ctx);
     if (key) return { status: 'ok', summary: `${key.path} (${key.type}${key.bits ? `, ${key.bits} bits` : ''})`, record: { path: key.path, type: key.type } };
     return { status: 'missing', summary: problems.join('; '), fix: `ssh-keygen -t ed25519 -f ~/.ssh/id_ed25519, or pass ${howToSet('sshKey')}` };

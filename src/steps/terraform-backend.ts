@@ -2,9 +2,11 @@ import { z } from 'zod';
 import { AzError } from '../adapters/az.js';
 import { formatCommand } from '../adapters/process.js';
 import { namesFor } from '../config/naming.js';
+import { DEPLOYMENT_TAG, sharedDeploymentId } from '../engine/deployment.js';
 import { createTracked, recordFound } from '../engine/ownership.js';
 import { defineStep, type Change, type Context } from '../engine/types.js';
 import { PRE_EXISTING } from '../engine/teardown.js';
+import { loginOf } from './azure-login.js';
 
 /**
  * `--state-backend azurerm`: terraform state in Azure Storage instead of the state dir, so a team
@@ -52,7 +54,7 @@ function commands(ctx: Ctx, s: Awaited<ReturnType<typeof survey>>): Array<{ what
   const { b } = s;
   const loc = ctx.answers.get('location');
   const out: Array<{ what: string; args: string[]; action: Change['action'] }> = [];
-  if (!s.group) out.push({ action: 'create', what: `resource group ${b.resourceGroup}`, args: ['group', 'create', '--name', b.resourceGroup, '--location', loc, '--tags', 'managed-by=azure-mlops'] });
+  if (!s.group) out.push({ action: 'create', what: `resource group ${b.resourceGroup}`, args: ['group', 'create', '--name', b.resourceGroup, '--location', loc, '--tags', 'managed-by=azure-mlops', `${DEPLOYMENT_TAG}=${sharedDeploymentId(b)}`] });
   if (!s.account)
     out.push({
       action: 'create',
@@ -64,11 +66,11 @@ function commands(ctx: Ctx, s: Awaited<ReturnType<typeof survey>>): Array<{ what
   return out;
 }
 
-export const terraformBackendStep = defineStep<'az' | 'answers' | 'state' | 'log'>({
+export const terraformBackendStep = defineStep({
   id: 'terraform-backend',
   title: 'Terraform state backend',
   dependsOn: ['azure-login', 'azure-preflight'],
-  async check(ctx) {
+  async check(ctx: Ctx) {
     if (ctx.answers.get('stateBackend') === 'local') return { status: 'ok', summary: 'local state in the state dir (--state-backend azurerm to share it)' };
     const s = await survey(ctx);
     const todo = commands(ctx, s);
@@ -100,7 +102,7 @@ export const terraformBackendStep = defineStep<'az' | 'answers' | 'state' | 'log
     owns: { 'tfstate-resource-group': 'terraform state resource group', 'tfstate-storage-account': 'terraform state storage account' },
     async plan(kit) {
       const { az, state, answers } = kit.ctx;
-      const subscription = state.stepData<{ subscriptionId: string }>('azure-login').subscriptionId;
+      const subscription = loginOf(kit.ctx).subscriptionId;
       const made = answers.maybe('stateBackend') === 'azurerm' && state.data.steps['terraform-backend']?.status === 'done';
       const b = made ? backendSettings(kit.ctx) : undefined;
       const group = kit.recordsOrFound('tfstate-resource-group', { step: 'terraform-backend', name: b?.resourceGroup, id: b?.resourceGroup })[0];

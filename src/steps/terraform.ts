@@ -1,16 +1,20 @@
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
-import { readFile, rm } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
+import { removeInside } from '../adapters/safe-fs.js';
 import { join, resolve } from 'node:path';
 import { AzAdapter } from '../adapters/az.js';
 import { errorDiagnostics, type TfEvent, type TfPlanJson } from '../adapters/terraform.js';
-import { exists, moduleHash, syncModule, writePrivate } from '../adapters/workdir.js';
-import { CancelledError, StepError } from '../engine/errors.js';
+import { compareInterfaces, readModuleInterface } from '../adapters/tf-module.js';
+import { exists, moduleHash, removePrivate, syncModule, writePrivate } from '../adapters/workdir.js';
+import { CancelledError, StepError, UsageError } from '../engine/errors.js';
 import { defineStep, type Change, type CheckResult, type Context } from '../engine/types.js';
 import type { TeardownKit } from '../engine/teardown.js';
 import { formatDuration } from '../ui/prompts.js';
+import { loginOf } from './azure-login.js';
 import { locatePublicKey } from './ssh-key.js';
 import { backendSettings } from './terraform-backend.js';
+import { deploymentId } from './deployment-values.js';
 import { identityKind, pipelineIdentity } from './service-principal.js';
 
 /**
@@ -48,31 +52,48 @@ export function moduleSource(ctx: Pick<Context, 'run' | 'answers'>): string {
 export const DEVOPS_INFRASTRUCTURE_APP_ID = '31687f79-5e43-4c1e-8c63-d9f4bff5cf8b';
 const MISSING_PRINCIPAL = '<object id of the DevOpsInfrastructure service principal: not in this tenant yet>';
 
-/** One lookup per run (per az adapter); a miss is not kept, so a later check looks again. */
-const principals = new WeakMap<object, Promise<string | undefined>>();
-
-export function devopsInfrastructurePrincipal(ctx: Pick<Context, 'az'>): Promise<string | undefined> {
-  let p = principals.get(ctx.az);
-  if (!p) {
-    p = ctx.az.servicePrincipalOf(DEVOPS_INFRASTRUCTURE_APP_ID).then((sp) => sp?.objectId || undefined);
-    principals.set(ctx.az, p);
-    p.then(
-      (id) => {
-        if (!id) principals.delete(ctx.az);
-      },
-      () => principals.delete(ctx.az),
-    );
-  }
-  return p;
+/**
+ * Its object id: one lookup per run (the run's az adapter keeps what it found, no module state); a
+ * miss is not kept, so a later check looks again (the preflight may register the provider meanwhile).
+ */
+export async function devopsInfrastructurePrincipal(ctx: Pick<Context, 'az'>): Promise<string | undefined> {
+  const sp = await ctx.az.servicePrincipalOf(DEVOPS_INFRASTRUCTURE_APP_ID, { keepFound: true });
+  return sp?.objectId || undefined;
 }
 
 const PRINCIPAL_FIX =
   'Azure creates that service principal in the tenant when the subscription registers the resource provider: run `az provider register --namespace Microsoft.DevOpsInfrastructure` (azure-mlops init does it in its preflight; an Owner or Contributor of the subscription may), wait a minute, and run azure-mlops init again.';
 
+/**
+ * `--terraform-dir` must be a fork of the bundled module: every variable azure-mlops sets and every
+ * output it reads, and no variable it cannot set (no default). Checked by init and plan before
+ * anything is copied or called (exit 2 naming what is missing); the bundled module itself is the
+ * reference. See src/adapters/tf-module.ts for how the files are read.
+ */
+export async function checkTerraformDir(ctx: Pick<Context, 'run' | 'answers'>): Promise<void> {
+  if (!ctx.answers.maybe('terraformDir')) return;
+  const dir = moduleSource(ctx);
+  const bundledDir = join(ctx.run.packageRoot, 'terraform');
+  if (resolve(dir) === resolve(bundledDir)) return;
+  const where = `--terraform-dir ${dir} (${ctx.answers.sourceOf('terraformDir') ?? 'given'})`;
+  const fix = `Point --terraform-dir (env AZURE_MLOPS_TERRAFORM_DIR) at a copy of the bundled module (${bundledDir}) with your changes, or drop it to use the bundled one.`;
+  const fork = await readModuleInterface(dir);
+  if (!fork.files.length) throw new UsageError(`${where} holds no terraform module (no *.tf file${(await exists(dir)) ? '' : ': the directory does not exist'}).`, fix);
+  const d = compareInterfaces(fork, await readModuleInterface(bundledDir));
+  const gaps = [
+    d.missingVariables.length ? `variable${d.missingVariables.length > 1 ? 's' : ''} ${d.missingVariables.join(', ')} (azure-mlops sets them)` : '',
+    d.missingOutputs.length ? `output${d.missingOutputs.length > 1 ? 's' : ''} ${d.missingOutputs.join(', ')} (azure-mlops reads them)` : '',
+  ].filter(Boolean);
+  if (gaps.length) throw new UsageError(`${where} is not a fork of the bundled module: it lacks ${gaps.join(' and ')}.`, fix);
+  if (d.unsetRequired.length) {
+    throw new UsageError(`${where} declares variable${d.unsetRequired.length > 1 ? 's' : ''} ${d.unsetRequired.join(', ')} without a default; azure-mlops does not set ${d.unsetRequired.length > 1 ? 'them' : 'it'}, so terraform would stop at plan.`, `Give ${d.unsetRequired.length > 1 ? 'them defaults' : 'it a default'} in the module, or remove ${d.unsetRequired.length > 1 ? 'them' : 'it'}.`);
+  }
+}
+
 /** Subscription and pipeline identity from earlier steps; placeholders when they have not run (plans). */
 export async function tfvars(ctx: Ctx): Promise<Record<string, string | number>> {
   const key = (await locatePublicKey(ctx)).key;
-  const sub = ctx.state.stepData<{ subscriptionId: string }>('azure-login').subscriptionId;
+  const sub = loginOf(ctx).subscriptionId;
   const host = ctx.answers.get('agentsHost');
   return {
     prefix: ctx.answers.get('prefix'),
@@ -80,6 +101,8 @@ export async function tfvars(ctx: Ctx): Promise<Record<string, string | number>>
     subscription_id: sub ?? '<subscription id from azure-login>',
     devops_url: ctx.answers.get('org'),
     agents_host: host,
+    // Tag azure-mlops-deployment on every resource: another state dir on this prefix is refused (azure-preflight).
+    deployment_id: deploymentId(ctx),
     num_agents: ctx.answers.get('agents'),
     // The agent VM's pool and size; a managed pool has its own (the service's pool, managed_pool_vm_size).
     ...(host === 'managed-pool'
@@ -118,11 +141,20 @@ export function backendConfig(ctx: Ctx, vars: Record<string, unknown>): string[]
   return [`resource_group_name=${b.resourceGroup}`, `storage_account_name=${b.account}`, `container_name=${b.container}`, `key=${b.key}`, `subscription_id=${String(vars.subscription_id)}`];
 }
 
+/**
+ * What this step records of its last apply (its state data): the fingerprint of the module and
+ * variables it applied, when, in which working dir, and by which run (the re-check right after an
+ * apply of this same run trusts it).
+ */
+export type TerraformApply = { fingerprint: string; appliedAt: string; workdir: string; runId: string };
+
+/** The last apply as recorded; empty when terraform was never applied from this state dir. */
+export function lastApply(ctx: Pick<Context, 'state'>): Partial<TerraformApply> {
+  return ctx.state.stepData<TerraformApply>('terraform');
+}
+
 const PLAN_ARGS = ['plan', '-input=false', `-out=${PLAN_FILE}`, '-detailed-exitcode', '-json'];
 const APPLY_ARGS = ['apply', '-input=false', '-json', PLAN_FILE];
-
-/** Runs applied in this process: apply's own success is the re-check (no second full plan). */
-const appliedIn = new WeakSet<object>();
 
 export interface PlanSummary {
   add: string[];
@@ -216,13 +248,13 @@ async function readOutputs(ctx: Ctx, cwd: string, env: Record<string, string>): 
   return ctx.terraform.outputs(cwd, env);
 }
 
-export const terraformStep = defineStep<'terraform' | 'answers' | 'state' | 'ssh' | 'log' | 'ui' | 'run' | 'signal' | 'az'>({
+export const terraformStep = defineStep({
   id: 'terraform',
   title: 'Azure infrastructure (terraform)',
   dependsOn: ['tools', 'ssh-key', 'azure-login', 'service-principal', 'azure-preflight', 'terraform-backend'],
-  async check(ctx): Promise<CheckResult> {
+  async check(ctx: Ctx): Promise<CheckResult> {
     const dir = workdir(ctx);
-    const data = ctx.state.stepData<{ fingerprint: string; appliedAt: string }>('terraform');
+    const data = lastApply(ctx);
     const local = ctx.answers.get('stateBackend') === 'local';
     if (!data.appliedAt || (local && !(await exists(join(dir, 'terraform.tfstate'))))) {
       return { status: 'missing', summary: 'not applied yet' };
@@ -231,7 +263,8 @@ export const terraformStep = defineStep<'terraform' | 'answers' | 'state' | 'ssh
     if ((await fingerprint(ctx, vars)) !== data.fingerprint) {
       return { status: 'missing', summary: 'the module or its variables changed since the last apply' };
     }
-    if (appliedIn.has(ctx.state)) return { status: 'ok', summary: `applied; ${Object.keys(ctx.state.data.outputs).length} outputs recorded` };
+    // Applied by this very run (the re-check right after apply): apply's own success is the check, no second full plan.
+    if (data.runId === ctx.run.runId) return { status: 'ok', summary: `applied; ${Object.keys(ctx.state.data.outputs).length} outputs recorded` };
     // Read-only drift check: no saved plan, no lock taken.
     const r = await ctx.terraform.stream(['plan', '-input=false', '-detailed-exitcode', '-lock=false', '-json'], { cwd: dir, env: providerEnv(vars), signal: ctx.signal });
     if (r.exitCode === 0) return { status: 'ok', summary: `applied ${data.appliedAt.slice(0, 16).replace('T', ' ')}; terraform plan shows no changes` };
@@ -291,12 +324,13 @@ export const terraformStep = defineStep<'terraform' | 'answers' | 'state' | 'ssh
     }
     for (const [k, v] of Object.entries(vars)) if (String(v).startsWith('<')) throw new StepError(`terraform needs ${k}, which an earlier step did not provide`, 'Re-run `azure-mlops init`.', 'terraform');
     const env = providerEnv(vars);
-    const synced = await syncModule(moduleSource(ctx), dir);
+    const root = ctx.run.stateDir;
+    const synced = await syncModule(moduleSource(ctx), dir, root);
     if (synced.changed) ctx.log.info(`  module copied to ${dir}`);
-    await writePrivate(join(dir, TFVARS_FILE), `${JSON.stringify(vars, null, 2)}\n`);
+    await writePrivate(root, join(dir, TFVARS_FILE), `${JSON.stringify(vars, null, 2)}\n`);
     const backend = backendConfig(ctx, vars);
-    if (!backend.length) await rm(join(dir, BACKEND_FILE), { force: true });
-    else await writePrivate(join(dir, BACKEND_FILE), '# written by azure-mlops for --state-backend azurerm; settings come from -backend-config\nterraform {\n  backend "azurerm" {}\n}\n');
+    if (!backend.length) await removePrivate(root, join(dir, BACKEND_FILE));
+    else await writePrivate(root, join(dir, BACKEND_FILE), '# written by azure-mlops for --state-backend azurerm; settings come from -backend-config\nterraform {\n  backend "azurerm" {}\n}\n');
 
     await ctx.ui.task('terraform init', () => ctx.terraform.init(dir, providerEnv(vars), backend));
     const plan = await streamWithProgress(ctx, dir, PLAN_ARGS, env, 'terraform plan');
@@ -331,8 +365,8 @@ export const terraformStep = defineStep<'terraform' | 'answers' | 'state' | 'ssh
     const outputs = await readOutputs(ctx, dir, env);
     await ctx.state.setOutputs(outputs);
     await ctx.state.recordResource({ kind: 'terraform-deployment', name: ctx.answers.get('prefix'), id: dir, createdByUs: true, step: 'terraform', meta: { backend: ctx.answers.get('stateBackend') } });
-    await ctx.state.setStepData('terraform', { fingerprint: await fingerprint(ctx, vars), appliedAt: new Date().toISOString(), workdir: dir });
-    appliedIn.add(ctx.state);
+    const applied: TerraformApply = { fingerprint: await fingerprint(ctx, vars), appliedAt: new Date().toISOString(), workdir: dir, runId: ctx.run.runId };
+    await ctx.state.setStepData('terraform', applied);
   },
   teardown: {
     owns: { 'terraform-deployment': 'terraform deployment' },
@@ -346,7 +380,7 @@ export const DESTROY_PLAN_FILE = 'tfplan-destroy';
 const RESUME = 'Re-run `azure-mlops destroy` to finish: what is already deleted counts as done.';
 
 /** Terraform's local state holds resources (a run interrupted before it recorded its deployment). */
-function localStateHasResources(dir: string): boolean {
+export function localStateHasResources(dir: string): boolean {
   try {
     const s = JSON.parse(readFileSync(join(dir, 'terraform.tfstate'), 'utf8')) as { resources?: unknown[] };
     return (s.resources ?? []).length > 0;
@@ -367,7 +401,7 @@ async function planDestroy(kit: TeardownKit): Promise<void> {
   const dir = workdir(ctx);
   if (!rec && !ctx.state.data.steps.terraform && !localStateHasResources(dir)) return;
   const tf = await planTerraformDestroy(ctx, dir, kit.opts.dryRun);
-  kit.onCancel(() => rm(join(dir, DESTROY_PLAN_FILE), { force: true }));
+  kit.onCancel(() => removeInside(ctx.run.stateDir, join(dir, DESTROY_PLAN_FILE)));
   const summary = tf.summary;
   if (summary) kit.extra.terraform = { destroy: [...summary.destroy, ...summary.replace] };
   const n = summary ? summary.destroy.length + summary.replace.length : 0;
@@ -415,7 +449,7 @@ async function planTerraformDestroy(ctx: Context, dir: string, dryRun: boolean):
     if (plan.exitCode === 0) return { env };
     return { summary: summarizePlan(await ctx.terraform.showPlan(dir, DESTROY_PLAN_FILE)), env };
   } finally {
-    if (dryRun || plan.exitCode !== 2) await rm(join(dir, DESTROY_PLAN_FILE), { force: true });
+    if (dryRun || plan.exitCode !== 2) await removeInside(ctx.run.stateDir, join(dir, DESTROY_PLAN_FILE));
   }
 }
 
@@ -431,5 +465,5 @@ async function applyDestroy(ctx: Context, dir: string, env: Record<string, strin
   }
   const tally = applied.events.find((e) => e.type === 'change_summary')?.changes;
   if (tally) ctx.log.info(`  terraform destroy: ${tally.remove} destroyed.`);
-  await rm(join(dir, DESTROY_PLAN_FILE), { force: true });
+  await removeInside(ctx.run.stateDir, join(dir, DESTROY_PLAN_FILE));
 }

@@ -1,6 +1,6 @@
 import { toolSpecs, type ToolFinding } from '../adapters/tools.js';
 import { StepError } from '../engine/errors.js';
-import { defineStep, type CheckResult } from '../engine/types.js';
+import { defineStep, type CheckResult, type Context } from '../engine/types.js';
 
 /** README: "Install the Azure CLI", Terraform. Finds az, terraform (>= 1.5), git, ssh-keygen. */
 export function describeTools(found: ToolFinding[]): CheckResult {
@@ -17,11 +17,13 @@ export function describeTools(found: ToolFinding[]): CheckResult {
   return { status: 'ok', summary };
 }
 
-export const toolsStep = defineStep<'tools'>({
+type Ctx = Pick<Context, 'tools'>;
+
+export const toolsStep = defineStep({
   id: 'tools',
   title: 'Local tools',
   dependsOn: [],
-  async check({ tools }) {
+  async check({ tools }: Ctx) {
     return describeTools(await Promise.all(toolSpecs.map((s) => tools.find(s))));
   },
   async plan(_ctx, found) {

@@ -1,4 +1,5 @@
-import { appendFileSync } from 'node:fs';
+import { closeSync, writeSync } from 'node:fs';
+import { openNewFileSync } from '../adapters/safe-fs.js';
 import { makeColors, symbols, type Colors } from './colors.js';
 import type { Redactor } from './redact.js';
 
@@ -19,7 +20,7 @@ export interface LoggerOptions {
  */
 export class Logger {
   readonly c: Colors;
-  private logFile: string | undefined;
+  private logFd: number | undefined;
   /** Set by the spinner so log lines do not tear through it. */
   beforeWrite: (() => void) | undefined;
   afterWrite: (() => void) | undefined;
@@ -34,9 +35,20 @@ export class Logger {
     return this.opts.verbose;
   }
 
-  /** Also append every line (uncoloured, redacted) to a log file, e.g. <state-dir>/logs/init-….log. */
+  /**
+   * Also append every line (uncoloured, redacted) to a new log file, e.g. <state-dir>/logs/init-….log:
+   * created 0600 with O_EXCL | O_NOFOLLOW (an existing name, a link included, is never written
+   * through; the run then goes on without a log file, saying so).
+   */
   teeTo(file: string | undefined): void {
-    this.logFile = file;
+    if (this.logFd !== undefined) closeSync(this.logFd);
+    this.logFd = undefined;
+    if (!file) return;
+    try {
+      this.logFd = openNewFileSync(file, 0o600);
+    } catch (e) {
+      this.warn(`Cannot create the log file ${file} (${(e as NodeJS.ErrnoException).code ?? (e as Error).message}); this run is not logged to a file.`);
+    }
   }
 
   /**
@@ -68,11 +80,11 @@ export class Logger {
 
   /** Writes to the log file only (full command output, terraform logs…). */
   toFile(text: string): void {
-    if (!this.logFile) return;
+    if (this.logFd === undefined) return;
     try {
       // eslint-disable-next-line no-control-regex
       const plain = this.opts.redactor.redact(text).replace(/\u001b\[[0-9;]*m/g, '');
-      appendFileSync(this.logFile, plain.endsWith('\n') ? plain : `${plain}\n`, { mode: 0o600 });
+      writeSync(this.logFd, plain.endsWith('\n') ? plain : `${plain}\n`);
     } catch {
       // a log file that cannot be written must not break the run
     }

@@ -38,7 +38,8 @@ const WORLD_FIELDS = ['projects', 'operations', 'pools', 'agents', 'queues', 'ex
 
 /**
  * Snapshot of a world after `init`: the state dir (terraform's working dir and state included),
- * the fake az's world and the fake Azure DevOps world. `restore()` puts all three back, which is
+ * the fake az's world, the fake ARM's resources (the resource groups terraform wrote included) and
+ * the fake Azure DevOps world. `restore()` puts them all back, which is
  * much cheaper than a new init.
  */
 export function snapshot(w: World): { restore(): void } {
@@ -47,8 +48,15 @@ export function snapshot(w: World): { restore(): void } {
   copyFileSync(w.az.stateFile, join(dir, 'az-state.json'));
   const devops = Object.fromEntries(WORLD_FIELDS.map((k) => [k, clone(w.devops.world[k])])) as Pick<DevOpsWorld, (typeof WORLD_FIELDS)[number]>;
   const armResources = clone(w.arm.world.resources);
+  // The resource groups terraform's apply wrote for the fake ARM (FIXTURE_ARM_DIR).
+  const armDir = w.arm.resourceDir;
+  if (armDir) cpSync(armDir, join(dir, 'arm-resources'), { recursive: true });
   return {
     restore() {
+      if (armDir) {
+        rmSync(armDir, { recursive: true, force: true });
+        cpSync(join(dir, 'arm-resources'), armDir, { recursive: true });
+      }
       w.arm.world.resources = clone(armResources);
       rmSync(w.stateDir, { recursive: true, force: true });
       cpSync(join(dir, 'state'), w.stateDir, { recursive: true });

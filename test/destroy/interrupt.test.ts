@@ -1,4 +1,4 @@
-import { readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { tfCalls } from '../fakes/fake-terraform.js';
@@ -41,6 +41,7 @@ describe('Ctrl-C during terraform destroy', () => {
     const log = readdirSync(logs).filter((f) => f.startsWith('destroy-')).map((f) => readFileSync(join(logs, f), 'utf8')).join('\n');
     expect(log).toMatch(/Interrupt received|Stopping operation|Gracefully shutting down/i);
     expect(log).not.toMatch(/Two interrupts received/i);
+    expect(existsSync(join(w.stateDir, 'lock')), 'the state dir lock is released').toBe(false);
 
     // What came before terraform is gone and forgotten; terraform's record, state and outputs are intact.
     const st = readState(w);

@@ -60,10 +60,9 @@ describe('azure-mlops doctor (the CLI process)', () => {
   });
 
   it('--devops-auth pat and no PAT: its Azure DevOps checks are skipped naming AZURE_DEVOPS_EXT_PAT and --pat-stdin, ok is false, exit 3', async () => {
-    const env = { ...w.env };
+    const env: Record<string, string> = { ...w.env, AZURE_MLOPS_DEVOPS_AUTH: 'pat' };
     delete env.AZURE_DEVOPS_EXT_PAT;
-    // Without --devops-auth pat, no PAT means the az login's Microsoft Entra token (README: Doctor).
-    const r = await runCli(['doctor', '--json', '--devops-auth', 'pat'], { env, cwd: w.cwd });
+    const r = await runCli(['doctor', '--json'], { env, cwd: w.cwd });
     expect(r.code, r.stderr).toBe(3);
     const doc = JSON.parse(r.stdout);
     expect(new Ajv({ strict: false }).compile(readmeSchema())(doc)).toBe(true);
@@ -72,7 +71,18 @@ describe('azure-mlops doctor (the CLI process)', () => {
     expect(devops.map((c: { status: string }) => c.status)).toEqual(devops.map(() => 'skipped'));
     expect(devops[0]).toMatchObject({ id: 'devops.org', finding: expect.stringMatching(/AZURE_DEVOPS_EXT_PAT.*--pat-stdin/), fix: expect.stringContaining('_usersSettings/tokens') });
     // --only local does not need Azure DevOps: nothing unchecked, exit 0
-    const local = await runCli(['doctor', '--only', 'local', '--devops-auth', 'pat'], { env, cwd: w.cwd });
+    const local = await runCli(['doctor', '--only', 'local'], { env, cwd: w.cwd });
     expect(local.code, local.stdout).toBe(0);
+  });
+
+  it('no PAT at all: the Entra token of the az login, every Azure DevOps check runs', async () => {
+    const env = { ...w.env };
+    delete env.AZURE_DEVOPS_EXT_PAT;
+    const r = await runCli(['doctor', '--json', '--only', 'devops'], { env, cwd: w.cwd });
+    const doc = JSON.parse(r.stdout);
+    const devops = doc.checks.filter((c: { group: string }) => c.group === 'devops');
+    expect(devops.length).toBeGreaterThan(3);
+    expect(devops.filter((c: { status: string }) => c.status === 'skipped')).toEqual([]);
+    expect(devops.find((c: { id: string }) => c.id === 'devops.org').status).toBe('ok');
   });
 });

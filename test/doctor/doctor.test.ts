@@ -1,4 +1,4 @@
-import { rmSync, renameSync, existsSync } from 'node:fs';
+import { existsSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { doctorChecks } from '../../src/commands/doctor-checks.js';
@@ -58,6 +58,20 @@ describe('doctor on a deployed world', () => {
     expectStatus(r, 'local.az', 'missing', /not installed/);
     expectStatus(r, 'azure.login', 'skipped', /needs Azure CLI/);
     expectStatus(r, 'azure.quota', 'skipped');
+  });
+
+  it('azure: signed out of az — not signed in, with the az login fix; the checks that need Azure skipped', async () => {
+    const before = readFileSync(w.az.stateFile, 'utf8');
+    writeFileSync(w.az.stateFile, JSON.stringify({ ...JSON.parse(before), loggedIn: false }));
+    try {
+      const r = await doctor();
+      // The pinned subscription is read through ARM, whose token az cannot give: the cause says why.
+      expectStatus(r, 'azure.login', 'missing', /^not signed in to Azure$/);
+      expect(r.get('azure.login')?.fix).toContain('az login');
+      expectStatus(r, 'azure.providers', 'skipped');
+    } finally {
+      writeFileSync(w.az.stateFile, before);
+    }
   });
 
   it('azure: a disabled subscription; then each preflight finding', async () => {

@@ -1,7 +1,7 @@
-import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { tfCalls } from '../fakes/fake-terraform.js';
+import { FIXTURE_MODULE, tfCalls } from '../fakes/fake-terraform.js';
 import { runCli } from '../helpers/cli.js';
 import { makeKey } from '../helpers/keys.js';
 import { packAndInstall } from '../helpers/pack.js';
@@ -44,10 +44,25 @@ function expectNoSecrets(where: Record<string, string>) {
   }
 }
 
+/**
+ * Someone else's app registration whose name starts with ours: az's `--display-name` is a prefix
+ * filter (Graph `startswith`, see test/fakes/fake-az-impl.mjs), so it is listed when we look for
+ * ours. It must never be taken for ours: no secret appended, not deleted.
+ */
+const TRAP_APP = { id: 'eeeeeeee-0000-4000-8000-000000000001', appId: 'eeeeeeee-0000-4000-8000-000000000002', displayName: 'azure-mlops-mlops01-pipeline-legacy', passwordCredentials: [{ keyId: 'eeeeeeee-0000-4000-8000-000000000003', displayName: 'theirs' }], federatedCredentials: [] };
+const TRAP_SP = { id: 'eeeeeeee-0000-4000-8000-000000000004', appId: TRAP_APP.appId, displayName: TRAP_APP.displayName };
+const trapWorld = () => ({ az: { apps: [TRAP_APP], servicePrincipals: [TRAP_SP] } });
+function expectTrapUntouched(w: World) {
+  const az = w.az.world();
+  expect(az.apps.find((a: { appId: string }) => a.appId === TRAP_APP.appId)).toEqual(TRAP_APP);
+  expect(az.servicePrincipals.find((s: { appId: string }) => s.appId === TRAP_APP.appId)).toEqual(TRAP_SP);
+  expect(w.az.mutatingCalls().filter((c) => c.argv.join(' ').includes(TRAP_APP.appId) || c.argv.join(' ').includes(TRAP_APP.id))).toEqual([]);
+}
+
 describe('the packed CLI in the fake world', () => {
   for (const auth of ['federated', 'secret'] as const) {
-    it(`init --non-interactive --yes (--auth ${auth}) finishes every step; secrets appear nowhere, even with --verbose; a second run changes nothing`, async () => {
-      const w = await world();
+    it(`init --non-interactive --yes (--auth ${auth}) finishes every step; secrets appear nowhere, even with --verbose; a second run changes nothing; a look-alike app is never touched`, async () => {
+      const w = await world(trapWorld());
       const first = await cli(w, ['init', '--non-interactive', '--yes', '--verbose', '--auth', auth, ...w.args]);
       expect(first.code, first.stderr.slice(-2000)).toBe(0);
       const state = JSON.parse(readFileSync(join(w.stateDir, 'state.json'), 'utf8'));
@@ -76,6 +91,16 @@ describe('the packed CLI in the fake world', () => {
       expect(tfCalls(w.root).filter((c) => c.argv[0] === 'apply').length).toBe(tfApplies);
 
       expectNoSecrets(exposure(w, [first.stdout, first.stderr, second.stdout, second.stderr]));
+      expectTrapUntouched(w);
+      if (auth === 'secret') {
+        // Ours is the app named exactly so, created by init; the look-alike stays as it was.
+        const ours = w.az.world().apps.filter((a: { displayName: string }) => a.displayName === 'azure-mlops-mlops01-pipeline');
+        expect(ours.map((a: { appId: string }) => a.appId)).toEqual([state.data['service-principal'].appId]);
+        const gone = await cli(w, ['destroy', '--yes']);
+        expect(gone.code, gone.stderr.slice(-2000)).toBe(0);
+        expect(w.az.world().apps.map((a: { displayName: string }) => a.displayName)).toEqual([TRAP_APP.displayName]);
+        expectTrapUntouched(w);
+      }
     });
   }
 
@@ -108,12 +133,13 @@ describe('the packed CLI in the fake world', () => {
     expect(devopsChecks.length).toBeGreaterThan(5);
     expect(devopsChecks.filter((c: { status: string }) => c.status === 'skipped' || c.status === 'missing')).toEqual([]);
 
+    const before = exposure(w, [first.stdout, first.stderr, second.stdout, second.stderr, doctor.stdout, doctor.stderr]);
     const destroy = await cli(w, ['destroy', '--yes', '--delete-repo', '--delete-project'], env);
     expect(destroy.code, destroy.stderr.slice(-2000)).toBe(0);
     expect(w.devops.world.agents.filter((a) => a.name.startsWith('vm-mlops01-agents'))).toEqual([]);
     expect(w.devops.world.pools.map((p) => p.name)).not.toContain('pool001');
     expect(w.devops.world.endpoints).toEqual([]);
-    expectNoSecrets(exposure(w, [first.stdout, first.stderr, second.stdout, second.stderr, doctor.stdout, doctor.stderr, destroy.stdout, destroy.stderr]));
+    expectNoSecrets({ ...before, 'destroy output': `${destroy.stdout}\n${destroy.stderr}` });
   });
 
   it('an organization that refuses the Entra token: said why and how to fix it, before anything is created (CI: exit 1)', async () => {
@@ -163,8 +189,16 @@ describe('the packed CLI in the fake world', () => {
   });
 });
 
+/** A module directory that is the fixture without some of its files (a fork that lost them). */
+function forkWithout(w: World, drop: string[]): string {
+  const dir = join(w.root, `fork-${drop.join('-').replace(/\W/g, '')}`);
+  mkdirSync(dir, { recursive: true });
+  for (const f of readdirSync(FIXTURE_MODULE)) if (!drop.includes(f)) copyFileSync(join(FIXTURE_MODULE, f), join(dir, f));
+  return dir;
+}
+
 describe('bad input is refused before anything is created (exit 2, flag and env var named)', () => {
-  const cases: Array<[string, (w: World) => string[], RegExp, string]> = [
+  const cases: Array<[string, (w: World) => string[], RegExp, string, Record<string, string>?]> = [
     ['prefix too long', () => ['--prefix', 'a'.repeat(21)], /--prefix/, 'AZURE_MLOPS_PREFIX'],
     ['prefix uppercase', () => ['--prefix', 'MLOps01'], /--prefix/, 'AZURE_MLOPS_PREFIX'],
     ['prefix with symbols', () => ['--prefix', 'ml-ops!'], /--prefix/, 'AZURE_MLOPS_PREFIX'],
@@ -179,10 +213,34 @@ describe('bad input is refused before anything is created (exit 2, flag and env 
     ['unknown flag', () => ['--prefx', 'abc'], /unknown option '--prefx'/, ''],
     // Entra: no federated credentials on user-assigned managed identities in New Zealand North.
     ['managed identity where it cannot federate', () => ['--location', 'newzealandnorth'], /federated identity credentials on user-assigned managed identities in New Zealand North[\s\S]*--pipeline-identity app-registration/, 'AZURE_MLOPS_PIPELINE_IDENTITY'],
+    // --terraform-dir must be a fork of the bundled module: checked before anything is copied or called.
+    ['--terraform-dir without a module', (w) => { mkdirSync(join(w.root, 'empty')); return ['--terraform-dir', join(w.root, 'empty')]; }, /--terraform-dir .*empty .*holds no terraform module/, 'AZURE_MLOPS_TERRAFORM_DIR'],
+    ['--terraform-dir that does not exist', (w) => ['--terraform-dir', join(w.root, 'nowhere')], /--terraform-dir .*holds no terraform module .*does not exist/, 'AZURE_MLOPS_TERRAFORM_DIR'],
+    ['--terraform-dir lacking the outputs', (w) => ['--terraform-dir', forkWithout(w, ['outputs.tf'])], /not a fork of the bundled module: it lacks outputs .*workspace_name/, 'AZURE_MLOPS_TERRAFORM_DIR'],
+    ['--terraform-dir lacking the variables', (w) => ['--terraform-dir', forkWithout(w, ['variables.tf'])], /it lacks variables .*num_agents/, 'AZURE_MLOPS_TERRAFORM_DIR'],
+    // Integers are decimal digits only.
+    ['--agents 0x4', () => ['--agents', '0x4'], /--agents '0x4'.*decimal digits/, 'AZURE_MLOPS_AGENTS'],
+    ['--agents 4.0', () => ['--agents', '4.0'], /--agents '4\.0'.*decimal digits/, 'AZURE_MLOPS_AGENTS'],
+    ['--agents " 4"', () => ['--agents', ' 4'], /--agents ' 4'.*decimal digits/, 'AZURE_MLOPS_AGENTS'],
+    ['--agents 1e1', () => ['--agents', '1e1'], /--agents '1e1'.*decimal digits/, 'AZURE_MLOPS_AGENTS'],
+    ['AZURE_MLOPS_AGENTS=0x4', () => [], /--agents .*AZURE_MLOPS_AGENTS.*decimal digits/, 'AZURE_MLOPS_AGENTS', { AZURE_MLOPS_AGENTS: '0x4' }],
+    // Names that look like others: bidirectional overrides, zero-width characters.
+    ['project with U+202E (right-to-left override)', () => ['--project', 'ml\u202Eops'], /--project .*U\+202E/, 'AZURE_MLOPS_PROJECT'],
+    ['project with U+200B (zero-width space)', () => ['--project', 'ml\u200Bops'], /--project .*U\+200B/, 'AZURE_MLOPS_PROJECT'],
+    ['project with U+202E from the env', () => [], /--project .*AZURE_MLOPS_PROJECT.*U\+202E/, 'AZURE_MLOPS_PROJECT', { AZURE_MLOPS_PROJECT: 'ml\u202Eops' }],
+    ['pool with U+200B', () => ['--pool', 'pool\u200B001'], /--pool .*U\+200B/, 'AZURE_MLOPS_POOL'],
+    ['repository with U+2066', () => ['--repo', 'repo\u2066x'], /--repo .*U\+2066/, 'AZURE_MLOPS_REPO'],
+    ['service connection with U+202D', () => ['--service-connection', 'Azure\u202DML'], /--service-connection .*U\+202D/, 'AZURE_MLOPS_SERVICE_CONNECTION'],
+    ['variable group with U+FEFF', () => ['--variable-group', '\uFEFFvg'], /--variable-group .*U\+FEFF/, 'AZURE_MLOPS_VARIABLE_GROUP'],
+    ['sp name with U+202E', () => ['--pipeline-identity', 'app-registration', '--sp-name', 'azure-mlops-\u202Eenilepip'], /--sp-name .*U\+202E/, 'AZURE_MLOPS_SP_NAME'],
+    ['prefix with U+200D', () => ['--prefix', 'mlops\u200D01'], /--prefix .*U\+200D/, 'AZURE_MLOPS_PREFIX'],
   ];
-  it.each(cases)('%s', async (_name, extra, message, envVar) => {
+  it.each(cases)('%s', async (name, extra, message, envVar, env = {}) => {
     const w = await world();
-    const r = await cli(w, ['init', '--yes', ...w.args, ...extra(w)]);
+    // A value from the env: the world's flag for the same answer would win (flag > env), so drop it.
+    const shadowed = new Set(Object.keys(env).map((k) => `--${k.replace(/^AZURE_MLOPS_/, '').toLowerCase().replace(/_/g, '-')}`));
+    const args = w.args.filter((a, i) => !shadowed.has(a) && !shadowed.has(w.args[i - 1]!));
+    const r = await cli(w, ['init', '--yes', ...args, ...extra(w)], { ...w.env, ...env });
     expect(r.code, r.stderr).toBe(2);
     expect(r.stderr).toMatch(message);
     if (envVar) expect(r.stderr).toContain(envVar);
@@ -190,5 +248,57 @@ describe('bad input is refused before anything is created (exit 2, flag and env 
     expect(w.az.mutatingCalls()).toEqual([]);
     expect(w.arm.mutatingRequests()).toEqual([]);
     expect(tfCalls(w.root).filter((c) => c.argv[0] !== 'version')).toEqual([]);
+    // The SSH key is read by its step, after the tools' versions; everything else is refused before
+    // anything is copied or called: no outside call at all, no state dir.
+    if (name.startsWith('SSH key')) return;
+    expect(w.az.calls()).toEqual([]);
+    expect(w.devops.requests).toEqual([]);
+    expect(w.arm.requests).toEqual([]);
+    expect(tfCalls(w.root)).toEqual([]);
+    expect(existsSync(w.stateDir)).toBe(false);
+  });
+});
+
+describe('one deployment per prefix (issue 17)', () => {
+  it('a second state dir on a deployed prefix is refused (exit 2, no change anywhere), the first deployment\'s doctor is unchanged, and its own re-run still changes nothing', async () => {
+    const w = await world();
+    const first = await cli(w, ['init', '--non-interactive', '--yes', ...w.args]);
+    expect(first.code, first.stderr.slice(-2000)).toBe(0);
+    const id = JSON.parse(readFileSync(join(w.stateDir, 'state.json'), 'utf8')).deploymentId as string;
+    expect(id).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+    // terraform tagged both resource groups (the fake ARM shows what the fixture's apply created).
+    for (const rg of ['ml', 'devops']) expect(w.arm.world.resources[`/subscriptions/${SUB}/resourcegroups/rg-mlops01-${rg}`]?.tags).toMatchObject({ 'azure-mlops-deployment': id });
+    // ...and the Azure DevOps objects that have a description name the deployment.
+    expect(w.devops.world.projects.find((p) => p.name === 'mlops')?.description).toContain(`deployment ${id}`);
+    expect(w.devops.world.endpoints.find((e) => e.name === 'AzureMLWorkspace')?.description).toContain(`deployment ${id}`);
+    expect(w.devops.world.variableGroups.find((g) => g.name === 'devopsforai-aml-vg')?.description).toContain(`deployment ${id}`);
+
+    const doctor = async () => {
+      const r = await cli(w, ['doctor', '--json', ...w.args]);
+      expect(r.code, r.stderr.slice(-2000)).toBe(0);
+      return (JSON.parse(r.stdout) as { checks: Array<{ id: string; status: string; finding: string }> }).checks.map((c) => `${c.id}: ${c.status} — ${c.finding}`);
+    };
+    const before = await doctor();
+    expect(before).toContain(`azure.deployment: ok — rg-mlops01-ml and rg-mlops01-devops: this deployment's (${id})`);
+
+    const mutating = () => ({ devops: w.devops.mutating().length, az: w.az.mutatingCalls().length, arm: w.arm.mutatingRequests().length, terraform: tfCalls(w.root).filter((c) => c.argv[0] !== 'version').length });
+    const counts = mutating();
+    const other = join(w.root, 'elsewhere', '.azure-mlops');
+    const second = await cli(w, ['init', '--non-interactive', '--yes', '--state-dir', other, ...w.args]);
+    expect(second.code, second.stderr.slice(-2000)).toBe(2);
+    expect(second.stderr).toContain(`The prefix 'mlops01' (resource group rg-mlops01-ml) is already deployed by another azure-mlops state dir: it belongs to deployment ${id}`);
+    expect(second.stderr).toContain('choose another name with --prefix or AZURE_MLOPS_PREFIX');
+    expect(second.stderr).toMatch(/state dir that created it \(--state-dir or AZURE_MLOPS_STATE_DIR\)/);
+    expect(second.stderr).toContain('--state-backend azurerm');
+    expect(mutating()).toEqual(counts);
+    expect(await doctor()).toEqual(before);
+
+    // The state dir that created it goes on as before: nothing to do, nothing changed.
+    const again = await cli(w, ['init', '--non-interactive', '--yes', ...w.args]);
+    expect(again.code, again.stderr.slice(-2000)).toBe(0);
+    expect(again.stdout).toContain('Everything is already set up; nothing to do.');
+    expect({ ...mutating(), terraform: 0 }).toEqual({ ...counts, terraform: 0 });
+    expect(tfCalls(w.root).filter((c) => c.argv[0] === 'apply')).toHaveLength(1);
+    expectNoSecrets(exposure(w, [first.stdout, first.stderr, second.stdout, second.stderr, again.stdout, again.stderr]));
   });
 });

@@ -91,7 +91,12 @@ function parse(argv) {
   const opts = {};
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
-    if (a.startsWith('-')) {
+    // az's --tags takes several space-separated `key[=value]` words: azure-cli `tags_type` (nargs='*') in azure/cli/core/commands/parameters.py.
+    if (a === '--tags') {
+      const tags = [];
+      while (argv[i + 1] !== undefined && !argv[i + 1].startsWith('-')) tags.push(argv[++i]);
+      opts[a] = tags;
+    } else if (a.startsWith('-')) {
       const next = argv[i + 1];
       if (next === undefined || next.startsWith('--')) opts[a] = true;
       else {
@@ -131,6 +136,20 @@ function findSub(world, key) {
   const s = world.subscriptions.find((x) => x.id === key || x.name.toLowerCase() === String(key).toLowerCase());
   if (!s) fail(`The subscription of '${key}' doesn't exist in cloud 'AzureCloud'.`);
   return s;
+}
+
+/**
+ * `--display-name X` of `az ad app list` / `az ad sp list` is a PREFIX match, as in the real az:
+ * azure-cli `src/azure-cli/azure/cli/command_modules/role/custom.py`, `list_applications` and
+ * `list_service_principals`, send the Graph filter `startswith(displayName,'X')`. Graph's
+ * `startswith` on displayName ignores case (Microsoft Graph docs, concepts/filter-query-parameter.md:
+ * "Get all users with the name Mary" is `startswith(displayName,'mary')`). So an app named
+ * `azure-mlops-mlops01-pipeline-legacy` (or `AZURE-MLOPS-MLOPS01-PIPELINE`) is listed for
+ * `--display-name azure-mlops-mlops01-pipeline`.
+ */
+function displayNameStartsWith(name) {
+  const want = String(name).toLowerCase();
+  return (x) => typeof x.displayName === 'string' && x.displayName.toLowerCase().startsWith(want);
 }
 
 function requireLogin(world) {
@@ -178,7 +197,7 @@ const handlers = {
   'ad app list': (w, o) => {
     requireLogin(w);
     let apps = w.apps;
-    if (o['--display-name']) apps = apps.filter((a) => a.displayName === o['--display-name']);
+    if (o['--display-name']) apps = apps.filter(displayNameStartsWith(o['--display-name']));
     if (o['--app-id']) apps = apps.filter((a) => a.appId === o['--app-id']);
     return apps.map((a) => adShape(w, a));
   },
@@ -190,6 +209,12 @@ const handlers = {
   },
   'ad app create': (w, o) => {
     requireLogin(w);
+    // Like the real az (azure-cli role/custom.py `create_application`): apps listed by the prefix
+    // filter are narrowed to the EXACT display name; one such app is patched and returned instead
+    // of creating another, several are an error.
+    const same = w.apps.filter((a) => a.displayName === o['--display-name']);
+    if (same.length > 1) fail(`More than one application have the same display name '${o['--display-name']}': (id) ${same.map((a) => a.id).join(', ')}, please remove them first.`);
+    if (same.length === 1) return adShape(w, same[0]);
     const app = { id: randomUUID(), appId: randomUUID(), displayName: o['--display-name'], passwordCredentials: [], federatedCredentials: [] };
     w.apps.push(app);
     return adShape(w, app);
@@ -208,7 +233,7 @@ const handlers = {
     // $filter as given, and the answer is every service principal of the tenant that matches (a JSON
     // list, [] when none: no error), Microsoft's own applications' ones included.
     let sps = [...w.servicePrincipals, ...(w.microsoftServicePrincipals ?? [])];
-    if (o['--display-name']) sps = sps.filter((s) => s.displayName === o['--display-name']);
+    if (o['--display-name']) sps = sps.filter(displayNameStartsWith(o['--display-name']));
     if (o['--filter']) {
       const m = /appId eq '([^']+)'/.exec(o['--filter']);
       if (m) sps = sps.filter((s) => s.appId === m[1]);
@@ -308,7 +333,7 @@ const handlers = {
     const name = o['--name'] ?? o['-n'];
     let g = w.groups.find((x) => x.name === name);
     if (!g) {
-      g = { id: `/subscriptions/${account(w).id}/resourceGroups/${name}`, name, location: o['--location'] ?? o['-l'], properties: { provisioningState: 'Succeeded' }, tags: {} };
+      g = { id: `/subscriptions/${account(w).id}/resourceGroups/${name}`, name, location: o['--location'] ?? o['-l'], properties: { provisioningState: 'Succeeded' }, tags: Object.fromEntries((o['--tags'] ?? []).map((t) => [t.split('=')[0], t.split('=').slice(1).join('=')])) };
       w.groups.push(g);
     }
     return g;
@@ -406,6 +431,8 @@ export async function main(argv) {
     n = existsSync(env.FAKE_AZ_LOG) ? readFileSync(env.FAKE_AZ_LOG, 'utf8').split('\n').filter(Boolean).length + 1 : 1;
     appendFileSync(env.FAKE_AZ_LOG, `${JSON.stringify({ n, cmd, argv, mutating: MUTATING.test(cmd), stdin: readStdin() })}\n`);
   }
+  // The environment this child got (test/fakes/env-shims.ts: no child may see a secret).
+  if (env.CHILD_ENV_LOG) appendFileSync(env.CHILD_ENV_LOG, `${JSON.stringify({ tool: 'az', argv, env })}\n`);
   if (env.FAKE_AZ_LATENCY_MS) await new Promise((r) => setTimeout(r, Number(env.FAKE_AZ_LATENCY_MS)));
   if (env.FAKE_AZ_FAIL_AT && Number(env.FAKE_AZ_FAIL_AT) === n) {
     const mode = env.FAKE_AZ_FAIL_MODE ?? 'error';

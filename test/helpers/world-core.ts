@@ -1,4 +1,5 @@
 // The fake world without vitest, so benchmark scripts can start it too (bench/world.mjs).
+import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { FakeArm, type FakeArmWorld } from '../fakes/arm/fake-arm.js';
 import { testCert } from '../fakes/arm/certs.js';
@@ -54,7 +55,8 @@ export interface World {
 /**
  * The whole fake world: fake az (first on PATH), fake ARM over HTTPS (its CA via
  * NODE_EXTRA_CA_CERTS for child processes), the fake Azure DevOps server, and the real terraform
- * behind the recording shim on the provider-free fixture module. Running the agents' register
+ * behind the recording shim on the provider-free fixture module, whose resource groups appear in the
+ * fake ARM while they exist (FIXTURE_ARM_DIR). Running the agents' register
  * script on the VM (an ARM run command) brings the agents online in the fake pool when — and only
  * when — the run command carried the right PAT. Terraform's apply of a Managed DevOps Pool (the
  * fixture's ARM PUT) makes its service create the Azure DevOps pool and queue; its destroy removes them.
@@ -79,6 +81,11 @@ export async function startWorld(
   const w = tempWorld('aml-world-');
   makeKey(join(w.home, '.ssh'), 'id_ed25519');
   const arm = await FakeArm.start(opts.arm);
+  // The resource groups terraform's apply creates (with their tags) appear in the fake ARM, and its
+  // destroy removes them: the fixture writes them here (FIXTURE_ARM_DIR).
+  const armDir = join(w.root, 'arm-resources');
+  mkdirSync(armDir, { recursive: true });
+  arm.resourceDir = armDir;
   const propagationMs = opts.propagationMs ?? 0;
   // The run's first AzureCLI job signs in with its service connection first: when the connection is
   // federated and the managed identity's credential for its issuer/subject was written less than
@@ -151,7 +158,9 @@ export async function startWorld(
     return undefined;
   };
   const az = new FakeAz({ cloud: arm.cloud(opts.cloud), nextSecret: CLIENT_SECRET, ...opts.az });
-  const env = baseEnv(w.home, { ...az.env(), ...terraformShimEnv(w.root), NODE_EXTRA_CA_CERTS: testCert().certFile, FIXTURE_ARM_URL: arm.url, AZURE_DEVOPS_EXT_PAT: PAT, AZURE_MLOPS_PRICES_URL: prices.url, ...opts.env });
+  // The fixture module does both: its resource groups as files in armDir (FIXTURE_ARM_DIR), its
+  // Managed DevOps Pool as an ARM PUT/DELETE to this fake ARM (FIXTURE_ARM_URL).
+  const env = baseEnv(w.home, { ...az.env(), ...terraformShimEnv(w.root), NODE_EXTRA_CA_CERTS: testCert().certFile, FIXTURE_ARM_DIR: armDir, FIXTURE_ARM_URL: arm.url, AZURE_DEVOPS_EXT_PAT: PAT, AZURE_MLOPS_PRICES_URL: prices.url, ...opts.env });
   env.PATH = `${TF_SHIM_BIN}:${env.PATH}`;
   const flags = { prefix: PREFIX, location: 'westeurope', org: devops.orgUrl, project: 'mlops', terraformDir: FIXTURE_MODULE };
   const args = ['--prefix', PREFIX, '--location', 'westeurope', '--org', devops.orgUrl, '--project', 'mlops', '--terraform-dir', FIXTURE_MODULE];

@@ -160,6 +160,21 @@ describe('Azure DevOps steps against the fake server (real azure-devops-node-api
     expect(w.devops.world.endpoints.find((x) => x.name === 'AzureMLWorkspace')!.data?.environment).toBe(cloud);
   });
 
+  it('exact identity: a pipeline of the same name in another folder is someone else\'s; ours is created in \\', async () => {
+    const w = await world();
+    w.devops.addProject('mlops');
+    w.devops.addRepo('mlops', 'theirs');
+    const theirs = w.devops.addPipeline('mlops', PIPELINE_NAME, { repo: 'theirs', path: '/x.yml', folder: '\\team-b' });
+    const { ctx } = await worldContext(w);
+    await runSteps(only('tools', 'azure-login', 'service-principal'), ctx, 'apply');
+    await seedAzure(ctx, w);
+    await runSteps(only(...DEVOPS, ...AFTER_TF), ctx, 'apply');
+    const defs = w.devops.world.definitions.filter((d) => d.name === PIPELINE_NAME);
+    expect(defs.map((d) => d.path).sort()).toEqual(['\\', '\\team-b']);
+    expect(ctx.state.stepData<{ pipelineId: number }>('pipeline').pipelineId).not.toBe(theirs.id);
+    expect(ctx.state.data.resources.filter((r) => r.kind === 'pipeline' && r.id === String(theirs.id))).toEqual([]);
+  });
+
   it('a cloud Azure DevOps cannot target is refused before anything is created', async () => {
     const w = await world({ cloud: 'AzureStackHub' });
     const { ctx } = await worldContext(w);
@@ -260,5 +275,80 @@ describe('Azure DevOps steps against the fake server (real azure-devops-node-api
     const r = await runSteps(only('devops-project', 'extension'), ctx, 'apply');
     expect(r.steps.find((s) => s.id === 'extension')?.check?.status).toBe('warning');
     expect(io.all()).toContain('marketplace.visualstudio.com/items?itemName=ms-air-aiagility.azureml-v2');
+  });
+});
+
+describe('one deployment per prefix: Azure DevOps objects of another deployment are refused, never adopted', () => {
+  const OTHER = '9f0e8d7c-6b5a-4c3d-8e2f-1a0b9c8d7e6f';
+  const mark = (what: string) => `${what} (created by azure-mlops, deployment ${OTHER})`;
+  const refusal = async (steps: Step[], ctx: Context) => (await runSteps(steps, ctx, 'apply').then(() => undefined, (x: unknown) => x)) as Error & { exitCode?: number; fix?: string };
+
+  it('a project whose description names another deployment: exit 2 before anything is created, naming it and the fix; doctor shows it missing', async () => {
+    const w = await world();
+    w.devops.addProject('mlops', { description: mark('MLOps with Azure ML, AKS and Azure Pipelines') });
+    const { ctx } = await worldContext(w);
+    const e = await refusal(only(...DEVOPS), ctx);
+    expect(e?.exitCode).toBe(2);
+    expect(e?.message).toContain(`Azure DevOps project 'mlops' is already deployed by another azure-mlops state dir: it belongs to deployment ${OTHER}`);
+    expect(e?.fix).toContain('--state-dir or AZURE_MLOPS_STATE_DIR');
+    expect(e?.fix).toContain('--project or AZURE_MLOPS_PROJECT');
+    expect(e?.fix).toContain('--state-backend azurerm');
+    expect(w.devops.mutating()).toEqual([]);
+    expect(ctx.state.resource('devops-project')).toBeUndefined();
+    const doctor = await only('devops-project')[0]!.check(ctx);
+    expect(doctor).toMatchObject({ status: 'missing', fix: e?.fix });
+    // The apply path refuses it too (recordFound), should it meet the project there.
+    await expect(only('devops-project')[0]!.apply(ctx, [])).rejects.toMatchObject({ exitCode: 2 });
+    expect(ctx.state.resource('devops-project')).toBeUndefined();
+  });
+
+  it('a project with no deployment mark (made by hand, or by an older azure-mlops) is found and kept, as before', async () => {
+    const w = await world();
+    w.devops.addProject('mlops', { description: 'MLOps with Azure ML, AKS and Azure Pipelines (created by azure-mlops)' });
+    const { ctx } = await worldContext(w);
+    const r = await runSteps(only('devops-project'), ctx, 'apply');
+    expect(r.steps[0]?.outcome).toBe('already');
+  });
+
+  it('a service connection and a variable group that name another deployment are refused (exit 2), never updated', async () => {
+    const w = await world();
+    const { ctx } = await worldContext(w);
+    await runSteps(only('tools', 'azure-login', 'service-principal'), ctx, 'apply');
+    await seedAzure(ctx, w);
+    await runSteps(only(...DEVOPS), ctx, 'apply');
+    expect(w.devops.world.projects.find((p) => p.name === 'mlops')?.description).toBe(`MLOps with Azure ML, AKS and Azure Pipelines (created by azure-mlops, deployment ${ctx.state.deploymentId})`);
+
+    w.devops.addVariableGroup('mlops', 'devopsforai-aml-vg', { RESOURCE_GROUP: 'rg-other-ml' }, { description: mark('Azure ML workspace and pipeline settings') });
+    const before = w.devops.mutating().length;
+    const vg = await refusal(only('devops-project', 'variable-group'), ctx);
+    expect(vg?.exitCode).toBe(2);
+    expect(vg?.message).toContain(`variable group 'devopsforai-aml-vg' is already deployed by another azure-mlops state dir: it belongs to deployment ${OTHER}`);
+    expect(vg?.fix).toContain('--variable-group or AZURE_MLOPS_VARIABLE_GROUP');
+
+    w.devops.addEndpoint('mlops', { description: mark('Azure ML workspace aml-other') });
+    const ep = await refusal(only('devops-project', 'service-connection', 'variable-group'), ctx);
+    expect(ep?.exitCode).toBe(2);
+    // The first refusal in step order.
+    expect(ep?.message).toContain(`service connection 'AzureMLWorkspace' is already deployed by another azure-mlops state dir`);
+    expect(ep?.fix).toContain('--service-connection or AZURE_MLOPS_SERVICE_CONNECTION');
+    expect(w.devops.mutating().length).toBe(before);
+    expect(w.devops.world.variableGroups.find((g) => g.name === 'devopsforai-aml-vg')?.variables.RESOURCE_GROUP?.value).toBe('rg-other-ml');
+    expect(ctx.state.resource('variable-group')).toBeUndefined();
+    expect(ctx.state.resource('service-connection')).toBeUndefined();
+  });
+
+  it('a variable group found unmarked is updated but keeps its own description; ours carry our id', async () => {
+    const w = await world();
+    const { ctx } = await worldContext(w);
+    await runSteps(only('tools', 'azure-login', 'service-principal'), ctx, 'apply');
+    await seedAzure(ctx, w);
+    await runSteps(only(...DEVOPS), ctx, 'apply');
+    w.devops.addVariableGroup('mlops', 'devopsforai-aml-vg', { MY_OWN: 'x' }, { description: 'the team’s settings' });
+    await runSteps(only('devops-project', 'service-connection', 'variable-group'), ctx, 'apply');
+    const vg = w.devops.world.variableGroups.find((g) => g.name === 'devopsforai-aml-vg')!;
+    expect(vg.variables.WORKSPACE_NAME?.value).toBe('aml-mlops01');
+    expect(vg.description).toBe('the team’s settings');
+    expect(ctx.state.resource('variable-group')?.createdByUs).toBe(false);
+    expect(w.devops.world.endpoints.find((e) => e.name === 'AzureMLWorkspace')?.description).toBe(`Azure ML workspace aml-mlops01 (created by azure-mlops, deployment ${ctx.state.deploymentId})`);
   });
 });

@@ -133,6 +133,20 @@ describe('azure-login step (fake az)', () => {
     expect(e.fix).toContain('--subscription');
   });
 
+  it('a subscription name several subscriptions share is an error listing them, nothing switched', async () => {
+    const subs = [
+      { id: '22222222-2222-2222-2222-222222222222', name: 'Contoso Dev', tenantId: 't1', state: 'Enabled' },
+      { id: '44444444-4444-4444-4444-444444444444', name: 'Pay-As-You-Go', tenantId: 't1', state: 'Enabled' },
+      { id: '55555555-5555-5555-5555-555555555555', name: 'Pay-As-You-Go', tenantId: 't2', state: 'Enabled' },
+    ];
+    const { ctx, az } = await setup({ flags: { subscription: 'pay-as-you-go' }, world: { subscriptions: subs } });
+    const e = await runSteps([azureLoginStep], ctx, 'apply').catch((x) => x);
+    expect(e).toBeInstanceOf(UsageError);
+    expect(e.message).toMatch(/2 subscriptions are named 'pay-as-you-go'.*44444444-.*55555555-/);
+    expect(e.fix).toContain('AZURE_MLOPS_SUBSCRIPTION');
+    expect(az.mutatingCalls()).toEqual([]);
+  });
+
   it('not signed in (fake): non-interactive run fails with the az login hint', async () => {
     const { ctx } = await setup({ world: { loggedIn: false } });
     const r = await azureLoginStep.check(ctx);

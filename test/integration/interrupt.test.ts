@@ -32,6 +32,8 @@ describe('Ctrl-C during terraform apply', () => {
     expect(log).toMatch(/Interrupt received|Stopping operation|Gracefully shutting down/i);
     expect(log).not.toMatch(/Two interrupts received/i);
     expect(existsSync(join(w.cwd, '.azure-mlops', 'terraform', 'terraform.tfstate'))).toBe(true);
+    // The state dir lock is released on this exit path too.
+    expect(existsSync(join(w.cwd, '.azure-mlops', 'lock'))).toBe(false);
     expect(JSON.parse(readFileSync(join(w.cwd, '.azure-mlops', 'state.json'), 'utf8')).steps.terraform?.status).not.toBe('done');
 
     const again = await runCli(ARGS, { env: { ...env, FIXTURE_APPLY_SLEEP: '0' }, cwd: w.cwd });

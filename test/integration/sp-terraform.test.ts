@@ -5,6 +5,7 @@ import { runSteps } from '../../src/engine/runner.js';
 import { StepError } from '../../src/engine/errors.js';
 import { servicePrincipalStep, ensureClientSecret, pipelineIdentity } from '../../src/steps/service-principal.js';
 import { terraformBackendStep } from '../../src/steps/terraform-backend.js';
+import { deploymentId } from '../../src/steps/deployment-values.js';
 import { terraformStep } from '../../src/steps/terraform.js';
 import { steps as allSteps } from '../../src/steps/index.js';
 import { FakeAz } from '../fakes/fake-az.js';
@@ -78,6 +79,25 @@ describe('service-principal step (fake az)', () => {
     expect(ctx.state.stepData('service-principal')).toMatchObject({ appId: 'app-1', objectId: 'obj-sp' });
   });
 
+  it('exact identity: apps whose names only start with ours (az --display-name is a prefix filter) or differ in case are never taken', async () => {
+    const legacy = { id: 'obj-legacy', appId: 'app-legacy', displayName: 'azure-mlops-mlops01-pipeline-legacy', passwordCredentials: [{ keyId: 'k0', displayName: 'theirs' }] };
+    const upper = { id: 'obj-upper', appId: 'app-upper', displayName: 'AZURE-MLOPS-MLOPS01-PIPELINE', passwordCredentials: [] };
+    const w = world({ apps: [legacy, upper], servicePrincipals: [{ id: 'sp-legacy', appId: 'app-legacy', displayName: legacy.displayName }] });
+    // The fake answers like az: both are listed for our name.
+    const { ctx } = await ctxOf(w, { auth: 'secret' });
+    expect((await servicePrincipalStep.check(ctx)).summary).toMatch(/no app registration named 'azure-mlops-mlops01-pipeline'/);
+    await runSteps(STEPS.filter((s) => s.id !== 'terraform'), ctx, 'apply');
+    const listed = w.az.calls().find((c) => c.cmd === 'ad app list');
+    expect(listed?.argv).toContain('azure-mlops-mlops01-pipeline');
+    const apps = w.az.world().apps;
+    expect(apps.find((a: { appId: string }) => a.appId === 'app-legacy')).toEqual(legacy);
+    expect(apps.find((a: { appId: string }) => a.appId === 'app-upper')).toEqual(upper);
+    const ours = apps.filter((a: { displayName: string }) => a.displayName === 'azure-mlops-mlops01-pipeline');
+    expect(ours).toHaveLength(1);
+    expect(ctx.state.stepData('service-principal')).toMatchObject({ appId: ours[0].appId });
+    expect(w.az.mutatingCalls().filter((c) => /app-legacy|app-upper|obj-legacy|obj-upper/.test(c.argv.join(' ')))).toEqual([]);
+  });
+
   it('old az (< 2.37) returns objectId instead of id: still read', async () => {
     const w = world({ version: '2.30.0', apps: [{ id: 'obj-app', appId: 'app-1', displayName: 'azure-mlops-mlops01-pipeline' }], servicePrincipals: [{ id: 'obj-sp', appId: 'app-1', displayName: 'x' }] });
     const { ctx } = await ctxOf(w, APP);
@@ -135,6 +155,9 @@ describe('terraform step (real terraform, provider-free fixture module)', () => 
     const tfvars = JSON.parse(readFileSync(join(dir, 'terraform.tfvars.json'), 'utf8'));
     expect(statSync(join(dir, 'terraform.tfvars.json')).mode & 0o777).toBe(0o600);
     expect(tfvars).toMatchObject({ prefix: 'mlops01', location: 'westeurope', devops_pool: 'pool001', num_agents: 4 });
+    // The module tags every resource with this state dir's deployment id, saved in state.json.
+    expect(tfvars.deployment_id).toBe(ctx.state.deploymentId);
+    expect(JSON.parse(readFileSync(join(w.stateDir, 'state.json'), 'utf8')).deploymentId).toBe(ctx.state.deploymentId);
     expect(tfvars).not.toHaveProperty('devops_pat');
     // Default: no service principal given, the module creates the pipeline's managed identity.
     expect(tfvars).not.toHaveProperty('pipeline_sp_object_id');
@@ -219,6 +242,9 @@ describe('--state-backend azurerm', () => {
     const acct = w.az.world().storageAccounts[0];
     expect(acct).toMatchObject({ name: 'sttfmlops01', resourceGroup: 'rg-mlops01-tfstate', versioning: true, containers: ['tfstate'], minimumTlsVersion: 'TLS1_2', allowBlobPublicAccess: false });
     expect(ctx.state.resource('tfstate-storage-account')).toMatchObject({ createdByUs: true });
+    // Its resource group carries the deployment id every state dir on this backend shares.
+    expect(w.az.world().groups.find((g: { name: string }) => g.name === 'rg-mlops01-tfstate')?.tags).toEqual({ 'managed-by': 'azure-mlops', 'azure-mlops-deployment': deploymentId(ctx) });
+    expect(deploymentId(ctx)).not.toBe(ctx.state.deploymentId);
     const before = w.az.mutatingCalls().length;
     expect(await terraformBackendStep.check(ctx)).toMatchObject({ status: 'ok', summary: expect.stringContaining('sttfmlops01/tfstate/azure-mlops-mlops01.tfstate') });
     expect(w.az.mutatingCalls().length).toBe(before);

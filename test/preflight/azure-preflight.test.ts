@@ -66,7 +66,7 @@ describe('azure preflight: all ok', () => {
     expect(count(cmds, 'cloud show')).toBe(1);
   });
 
-  it('runPreflightChecks lists the five checks for doctor', async () => {
+  it('runPreflightChecks lists the six checks for doctor', async () => {
     const { ctx } = await setup();
     const checks = await runPreflightChecks(ctx);
     expect(checks.map((c) => [c.id, c.status])).toEqual([
@@ -75,6 +75,7 @@ describe('azure preflight: all ok', () => {
       ['azure.deleted-vault', 'ok'],
       ['azure.quota', 'ok'],
       ['azure.role-assignments', 'ok'],
+      ['azure.deployment', 'ok'],
     ]);
     for (const c of checks) expect(c.summary).not.toBe('');
   });
@@ -112,7 +113,8 @@ describe('azure preflight: global names', () => {
 
   it('names held by this deployment (in rg-{prefix}-ml of this subscription) are ok: a re-run after terraform apply passes', async () => {
     const { ctx, arm } = await setup();
-    arm.addResource(ids.rg, { type: 'Microsoft.Resources/resourceGroups', location: LOCATION });
+    // terraform tagged it with this state dir's deployment id
+    arm.addResource(ids.rg, { type: 'Microsoft.Resources/resourceGroups', location: LOCATION, tags: { 'azure-mlops-deployment': ctx.state.deploymentId } });
     arm.addResource(ids.storage, { type: 'Microsoft.Storage/storageAccounts', location: LOCATION });
     arm.addResource(ids.registry, { type: 'Microsoft.ContainerRegistry/registries', location: LOCATION });
     arm.addResource(ids.vault, { type: 'Microsoft.KeyVault/vaults', location: LOCATION });
@@ -176,10 +178,12 @@ describe('azure preflight: soft-deleted key vault', () => {
 
   it('a vault deleted in another region of the subscription is found through the list of deleted vaults', async () => {
     const { ctx } = await setup({ arm: { deletedVaults: [{ ...deleted, location: 'northeurope' }] } });
-    const r = await azurePreflightStep.check(ctx);
+    // check and plan of the same step (its facts are those of a survey with its options), as a run does.
+    const step = createAzurePreflightStep({ purgeDeleted: true });
+    const r = await step.check(ctx);
     expect(r.status).toBe('missing');
     expect(r.summary).toContain('deleted 2026-09-01 in northeurope');
-    const changes = await createAzurePreflightStep({ purgeDeleted: true }).plan(ctx, r);
+    const changes = await step.plan(ctx, r);
     expect(changes[0]?.commands).toEqual([`az keyvault purge --name kv-${PREFIX} --location northeurope`]);
   });
 
@@ -374,6 +378,7 @@ describe('azure preflight: resource providers', () => {
       ['azure.deleted-vault', 'warning'],
       ['azure.quota', 'warning'],
       ['azure.role-assignments', 'ok'],
+      ['azure.deployment', 'ok'],
     ]);
     expect(checks[1]?.summary).toBe('Global names: checked once its resource provider is registered');
     const r = await azurePreflightStep.check(ctx);
@@ -471,6 +476,68 @@ describe('azure preflight: rights', () => {
     const r = await azurePreflightStep.check(ctx);
     expect(r.status).toBe('warning');
     expect(r.summary).toContain('only under a condition');
+  });
+});
+
+describe('azure preflight: one deployment per prefix', () => {
+  const OTHER = '9f0e8d7c-6b5a-4c3d-8e2f-1a0b9c8d7e6f';
+  const devopsRg = `/subscriptions/${SUB}/resourceGroups/rg-${PREFIX}-devops`;
+  const group = (tags?: Record<string, string>) => ({ type: 'Microsoft.Resources/resourceGroups', location: LOCATION, ...(tags ? { tags } : {}) });
+
+  it('no resource group yet: ok, naming this deployment; a group tagged with this deployment id: ok', async () => {
+    const { ctx, arm } = await setup();
+    const fresh = (await runPreflightChecks(ctx)).find((c) => c.id === 'azure.deployment')!;
+    expect(fresh).toMatchObject({ status: 'ok', summary: `rg-${PREFIX}-ml and rg-${PREFIX}-devops not created yet` });
+    arm.addResource(ids.rg, group({ 'managed-by': 'azure-mlops', 'azure-mlops-deployment': ctx.state.deploymentId }));
+    expect((await azurePreflightStep.check(ctx)).status).toBe('ok');
+    expect(arm.calls('GET', new RegExp(`/resourcegroups/rg-${PREFIX}-(ml|devops)$`, 'i')).length).toBeGreaterThanOrEqual(2);
+  });
+
+  it("a group tagged with another deployment's id: refused (exit 2, before any change), naming that id and the fix; doctor shows it missing", async () => {
+    const { ctx, arm } = await setup();
+    arm.addResource(ids.rg, group({ 'azure-mlops-deployment': OTHER }));
+    const r = await azurePreflightStep.check(ctx);
+    expect(r.status).toBe('missing');
+    expect(r.refusal?.message).toContain(`resource group rg-${PREFIX}-ml`);
+    expect(r.refusal?.message).toContain(`deployment ${OTHER}`);
+    expect(r.refusal?.message).toContain(ctx.state.deploymentId);
+    expect(r.refusal?.fix).toMatch(/state dir that created it \(--state-dir or AZURE_MLOPS_STATE_DIR\)/);
+    expect(r.refusal?.fix).toContain('--prefix or AZURE_MLOPS_PREFIX');
+    expect(r.refusal?.fix).toContain('--state-backend azurerm');
+    const e = await runSteps([azurePreflightStep], ctx, 'apply').then(() => undefined, (x: unknown) => x);
+    expect(e).toMatchObject({ name: 'UsageError', exitCode: 2 });
+    expect(arm.mutatingRequests()).toEqual([]);
+    const doctor = (await runPreflightChecks(ctx)).find((c) => c.id === 'azure.deployment')!;
+    expect(doctor.status).toBe('missing');
+    expect(doctor.summary).toContain(OTHER);
+    expect(doctor.fix).toContain('--state-dir');
+    expect(doctor).not.toHaveProperty('refusal');
+  });
+
+  it('an untagged group this state dir did not create: refused; one its own terraform created before deployment ids: ok', async () => {
+    const { ctx, arm } = await setup();
+    arm.addResource(devopsRg, group({ 'managed-by': 'azure-mlops' }));
+    const r = await azurePreflightStep.check(ctx);
+    expect(r.refusal?.message).toContain(`resource group rg-${PREFIX}-devops) already exists, without the azure-mlops-deployment tag`);
+    // An older azure-mlops recorded its terraform deployment, untagged: still its own (the next apply tags it).
+    await ctx.state.recordResource({ kind: 'terraform-deployment', name: PREFIX, id: join(ctx.run.stateDir, 'terraform'), createdByUs: true, step: 'terraform' });
+    expect((await azurePreflightStep.check(ctx)).status).toBe('ok');
+  });
+
+  it('--state-backend azurerm: state dirs sharing the backend share the id; a local state dir on that prefix is told to use the backend', async () => {
+    const shared = await setup({ flags: { stateBackend: 'azurerm' } });
+    const { deploymentId } = await import('../../src/steps/deployment-values.js');
+    const id = deploymentId(shared.ctx);
+    expect(id).not.toBe(shared.ctx.state.deploymentId);
+    const other = await setup({ flags: { stateBackend: 'azurerm' } });
+    expect(deploymentId(other.ctx)).toBe(id);
+    other.arm.addResource(ids.rg, group({ 'azure-mlops-deployment': id }));
+    expect((await azurePreflightStep.check(other.ctx)).status).toBe('ok');
+
+    const local = await setup();
+    local.arm.addResource(ids.rg, group({ 'azure-mlops-deployment': id }));
+    const r = await azurePreflightStep.check(local.ctx);
+    expect(r.refusal?.fix).toContain('keeps its terraform state in Azure: to share it, run with --state-backend azurerm');
   });
 });
 

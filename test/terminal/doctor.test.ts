@@ -24,8 +24,8 @@ describe('doctor in a terminal', () => {
   }, 120_000);
   afterAll(async () => w?.stop());
 
-  it('without a PAT: no prompt; the Azure DevOps checks are skipped naming AZURE_DEVOPS_EXT_PAT / --pat-stdin; exit 3', async () => {
-    const env = { ...w.env };
+  it('--devops-auth pat without a PAT: no prompt; the Azure DevOps checks are skipped naming AZURE_DEVOPS_EXT_PAT / --pat-stdin; exit 3', async () => {
+    const env: Record<string, string> = { ...w.env, AZURE_MLOPS_DEVOPS_AUTH: 'pat' };
     delete env.AZURE_DEVOPS_EXT_PAT;
     w.devops.clearRequests();
     const t = term(['doctor'], { env, cwd: w.cwd });
@@ -34,7 +34,7 @@ describe('doctor in a terminal', () => {
     const { code } = await t.exit;
     const all = t.transcript();
     expect(all).not.toMatch(/personal access token|^\? /im);
-    expect(all).toMatch(/Azure DevOps organization and credential: skipped: no Azure DevOps credential \(AZURE_DEVOPS_EXT_PAT is not set and --pat-stdin was not given\)/);
+    expect(all).toMatch(/Azure DevOps organization and credential: skipped: no Azure DevOps credential \(--devops-auth pat, but AZURE_DEVOPS_EXT_PAT is not set and --pat-stdin was not given\)/);
     expect(all).toMatch(/fix: Set AZURE_DEVOPS_EXT_PAT or pipe the PAT to --pat-stdin/);
     expect(all).toMatch(/Azure DevOps project: skipped: needs Azure DevOps organization and credential first/);
     expect(all.split('\n').pop()).toMatch(/\d+ ok, \d+ warnings?, 0 missing, \d+ skipped — Azure DevOps was not checked: set AZURE_DEVOPS_EXT_PAT or use --pat-stdin$/);

@@ -67,7 +67,7 @@ describe('init in a terminal: one plan, one question', () => {
 
   it('the PAT prompt says where and with which scopes, is the last line while it waits, and never shows the PAT', async () => {
     const w = await world();
-    const t = term(['init', ...w.args, '--subscription', SUB2], { env: noPat(w), cwd: w.cwd });
+    const t = term(['init', ...w.args, '--subscription', SUB2, '--devops-auth', 'pat'], { env: noPat(w), cwd: w.cwd });
     await t.waitFor(/Azure DevOps PAT for .* \(input hidden\):/, 60_000);
     await new Promise((r) => setTimeout(r, 1500));
     expect(t.lastLine()).toMatch(/Azure DevOps PAT for .* \(input hidden\):\s*$/);
@@ -80,6 +80,23 @@ describe('init in a terminal: one plan, one question', () => {
     await t.press('enter');
     await t.waitFor(/Apply this plan .*\(y\/N\)/, 60_000);
     expect(t.transcript()).not.toContain(PAT);
+    await t.press('ctrl-c');
+    expect((await t.exit).code).toBe(130);
+    nothingCreated(w);
+  });
+
+  it('an organization that refuses the Entra token: the reason and the fix, then the PAT prompt, then the plan', async () => {
+    const w = await world({ devops: { bearer: 'a-token-of-another-tenant' } });
+    const t = term(['init', ...w.args, '--subscription', SUB2], { env: noPat(w), cwd: w.cwd });
+    await t.waitFor(/Azure DevOps PAT for .* \(input hidden\):/, 60_000);
+    const all = t.transcript().replace(/\n/g, ' ');
+    expect(all).toMatch(/refused the Microsoft Entra token of your az login/);
+    expect(all).toMatch(/not connected to your Microsoft Entra tenant, or your account is not a member of it/);
+    expect(all).toMatch(/Organization settings > Users/);
+    expect(t.lastLine()).toMatch(/Azure DevOps PAT for .* \(input hidden\):\s*$/);
+    await t.type(PAT);
+    await t.press('enter');
+    await t.waitFor(/Apply this plan .*\(y\/N\)/, 60_000);
     await t.press('ctrl-c');
     expect((await t.exit).code).toBe(130);
     nothingCreated(w);

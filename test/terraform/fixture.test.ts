@@ -231,6 +231,29 @@ describe('the fixture under real terraform, offline', () => {
     expect(existsSync(shaFile)).toBe(false);
   });
 
+  it('FIXTURE_ARM_DIR: the apply creates both resource groups there as ARM returns them, tagged with deployment_id; destroy removes them', () => {
+    const id = '0b5c1f3e-8a2d-4c7b-9e61-2f4d8a0c6b1e';
+    const dir = workdir({ ...INPUTS, deployment_id: id });
+    const arm = tempDir('arm');
+    const apply = terraform(['apply', '-auto-approve', '-input=false', '-no-color'], dir, { FIXTURE_ARM_DIR: arm });
+    expect(apply.status, apply.stderr).toBe(0);
+    const groups = readdirSync(arm).map((f) => JSON.parse(readFileSync(join(arm, f), 'utf8')) as Record<string, unknown>);
+    const sub = `/subscriptions/${INPUTS.subscription_id}/resourceGroups`;
+    expect(groups.sort((a, b) => String(a.name).localeCompare(String(b.name)))).toEqual(
+      ['rg-demo42-devops', 'rg-demo42-ml'].map((name) => ({
+        id: `${sub}/${name}`,
+        name,
+        type: 'Microsoft.Resources/resourceGroups',
+        location: 'westeurope',
+        tags: { 'managed-by': 'azure-mlops', 'mlops-prefix': 'demo42', 'azure-mlops-deployment': id },
+        properties: { provisioningState: 'Succeeded' },
+      })),
+    );
+    const destroy = terraform(['destroy', '-auto-approve', '-input=false', '-no-color'], dir, { FIXTURE_ARM_DIR: arm });
+    expect(destroy.status, destroy.stderr).toBe(0);
+    expect(readdirSync(arm)).toEqual([]);
+  });
+
   it('refuses bad input with the real module\'s validation messages', () => {
     const dir = workdir({ ...INPUTS, prefix: 'Demo-42' });
     const plan = terraform(['plan', '-input=false', '-no-color'], dir, secretEnv);

@@ -2,7 +2,7 @@
 // module calls, secrets, the interface the CLI relies on, derived names, and the security-relevant
 // choices (roles, identities, the agent VM's access).
 import { spawnSync } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
@@ -620,5 +620,51 @@ describe('fixture files exist for the CLI tests', () => {
     const readme = readFileSync(join(FIXTURE_DIR, 'README.md'), 'utf8');
     expect(readme).toMatch(/FIXTURE_APPLY_SLEEP/);
     expect(readme).toMatch(/FIXTURE_FAIL_APPLY/);
+  });
+});
+
+describe('one deployment per prefix: the deployment tag', () => {
+  it('both resource groups take local.tags (so does every other resource)', () => {
+    expect(one('azurerm_resource_group', 'ml').tags).toBe('${local.tags}');
+    expect(one('azurerm_resource_group', 'devops').tags).toBe('${local.tags}');
+  });
+
+  // local.tags evaluated by terraform itself: the expression of terraform/locals.tf beside the real
+  // variables.tf, in a module without providers (offline), applied with a local state.
+  function tagsWith(vars: Record<string, unknown>): Record<string, string> {
+    const dir = tempDir('tags');
+    const expression = (blocksOf(root, 'locals').get('tags')!.value as string).replace(/^\$\{([\s\S]*)\}$/, '$1');
+    writeFileSync(join(dir, 'variables.tf'), readFileSync(join(MODULE_DIR, 'variables.tf'), 'utf8'));
+    writeFileSync(join(dir, 'main.tf'), `locals {\n  tags = ${expression}\n}\n\noutput "tags" {\n  value = local.tags\n}\n`);
+    const required = { prefix: 'demo42', location: 'westeurope', subscription_id: '11111111-2222-3333-4444-555555555555', devops_url: 'https://dev.azure.com/contoso', ssh_public_key: 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHRlc3Qta2V5LW5vdC11c2VkLWFueXdoZXJl test@example' };
+    writeFileSync(join(dir, 'terraform.tfvars.json'), JSON.stringify({ ...required, ...vars }));
+    for (const args of [['init', '-input=false'], ['apply', '-input=false', '-auto-approve']]) {
+      const r = terraform(args, dir);
+      expect(r.status, r.stdout + r.stderr).toBe(0);
+    }
+    const out = terraform(['output', '-json', 'tags'], dir);
+    expect(out.status, out.stderr).toBe(0);
+    return JSON.parse(out.stdout) as Record<string, string>;
+  }
+
+  const ID = '0b5c1f3e-8a2d-4c7b-9e61-2f4d8a0c6b1e';
+
+  it('deployment_id set: tag azure-mlops-deployment = the id, which var.tags cannot replace', () => {
+    expect(tagsWith({ deployment_id: ID, tags: { team: 'ml', 'azure-mlops-deployment': 'not-this-one' } })).toEqual({
+      'managed-by': 'azure-mlops',
+      'mlops-prefix': 'demo42',
+      team: 'ml',
+      'azure-mlops-deployment': ID,
+    });
+  });
+
+  it('deployment_id null (standalone use, the default): no such tag', () => {
+    expect(tagsWith({})).toEqual({ 'managed-by': 'azure-mlops', 'mlops-prefix': 'demo42' });
+  });
+
+  it('deployment_id must be a lowercase UUID', () => {
+    const v = rootVariables().get('deployment_id')!;
+    expect(v.default).toBeNull();
+    expect(JSON.stringify(v.validation)).toContain('[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}');
   });
 });

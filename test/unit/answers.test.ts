@@ -194,6 +194,51 @@ describe('bad input: every answer, each rejection names the flag and the env var
   it('covers every answer field', () => {
     expect(new Set(cases.map((c) => c[0]))).toEqual(new Set(answerKeys.filter((k) => k !== 'sshKey')));
   });
+
+  // Integers are decimal digits only: Number() would read all of these as 4 or 10.
+  it.each(['0x4', '4.0', ' 4', '4 ', '1e1', '0b100', '0o4', '+4', '-0', '', 'Infinity', '4_0'])('--agents %j is refused', async (value) => {
+    const e = await usageError(resolve({ flags: { agents: value } }));
+    expect(e.message).toMatch(/--agents/);
+    expect(e.message).toMatch(/decimal digits|whole number/);
+    expect(e.fix).toContain('AZURE_MLOPS_AGENTS');
+  });
+
+  it('--agents in decimal digits, or a JSON integer in the config file, is taken', async () => {
+    expect((await resolve({ flags: { agents: '7' } })).get('agents')).toBe(7);
+    expect((await resolve({ configFile: configFile('{"agents": 3}') })).get('agents')).toBe(3);
+    await usageError(resolve({ configFile: configFile('{"agents": 2.5}') }));
+    await usageError(resolve({ configFile: configFile('{"agents": "0x4"}') }));
+  });
+
+  // Control, bidirectional-override and zero-width characters make a name look like another.
+  const tricks: Array<[string, string]> = [
+    ['U+202E right-to-left override', 'ml\u202Eops'],
+    ['U+200B zero-width space', 'ml\u200Bops'],
+    ['U+2066 left-to-right isolate', 'ml\u2066ops'],
+    ['U+200F right-to-left mark', 'mlops\u200F'],
+    ['U+061C Arabic letter mark', 'ml\u061Cops'],
+    ['U+FEFF zero-width no-break space', '\uFEFFmlops'],
+    ['U+2060 word joiner', 'ml\u2060ops'],
+    ['U+0085 next line (C1 control)', 'ml\u0085ops'],
+    ['U+0007 bell (C0 control)', 'ml\u0007ops'],
+  ];
+  const names = ['project', 'pool', 'repo', 'serviceConnection', 'variableGroup', 'spName', 'prefix', 'subscription', 'terraformDir', 'sshKey', 'agentVmSize', 'org', 'location'] as const;
+  it.each(tricks)('%s is refused in every answer, from a flag or an env var, naming both', async (_n, value) => {
+    for (const k of names) {
+      const v = k === 'org' ? `https://dev.azure.com/${value}` : value;
+      const e = await usageError(resolve({ flags: { [k]: v } }));
+      expect(e.message, k).toContain(flagName(k));
+      expect(e.message, k).toMatch(/U\+[0-9A-F]{4} \((a control|a bidirectional-text control|a zero-width) character\)/);
+      expect(e.fix, k).toContain(answerFields[k].env[0]);
+      // The message shows the character escaped, never raw.
+      expect(e.message).not.toMatch(/[\u0000-\u0008\u0085\u061c\u200b-\u200f\u202a-\u202e\u2060\u2066-\u2069\ufeff]/);
+      const env = answerFields[k].env[0]!;
+      const fromEnv = await usageError(resolve({ env: { [env]: v } }));
+      expect(fromEnv.message, k).toContain(env);
+    }
+    const fromConfig = await usageError(resolve({ configFile: configFile(JSON.stringify({ project: value })) }));
+    expect(fromConfig.message).toMatch(/--project/);
+  });
 });
 
 describe('--agents-host', () => {

@@ -7,7 +7,7 @@ import type { KeyVaultManagementClient } from '@azure/arm-keyvault';
 import type { ComputeManagementClient } from '@azure/arm-compute';
 import { z } from 'zod';
 import { ExternalError } from '../../engine/errors.js';
-import type { AzAdapter } from '../az.js';
+import { AzError, type AzAdapter } from '../az.js';
 
 /**
  * Azure Resource Manager through the Azure SDKs, with one token from the existing az login.
@@ -33,10 +33,24 @@ export class ArmError extends ExternalError {
     details: ConstructorParameters<typeof ExternalError>[1],
     /** The Azure RBAC action the call needed (for 403s). */
     readonly action?: string,
+    options?: { cause?: unknown },
   ) {
-    super(message, details);
+    super(message, details, options);
     this.name = 'ArmError';
   }
+}
+
+/**
+ * The az login is missing or expired: az said so (its error, also as the cause of an ARM call that
+ * could get no token), or Azure Resource Manager refused the token (401). Read from the errors'
+ * kinds and status along their causes, never from their text.
+ */
+export function signedOut(e: unknown): boolean {
+  for (let x: unknown = e, depth = 0; x instanceof Error && depth < 5; x = x.cause, depth++) {
+    if (x instanceof AzError && x.kind === 'not-logged-in') return true;
+    if (x instanceof ArmError && x.details.statusCode === 401) return true;
+  }
+  return false;
 }
 
 export interface ArmAdapterOptions {
@@ -163,6 +177,8 @@ export class CachingCredential implements TokenCredential {
         `Cannot get an Azure Resource Manager token from az: ${text.split('\n')[0]}`,
         'CredentialUnavailable',
         { command: 'az account get-access-token' },
+        undefined,
+        { cause: e },
       );
     }
     if (!token) throw new ArmError('az returned no Azure Resource Manager token.', 'CredentialUnavailable', { command: 'az account get-access-token' });
@@ -375,7 +391,7 @@ export class ArmClient {
   }
 
   private async toArmError(what: string, action: string, scope: string, e: unknown): Promise<ArmError> {
-    if (e instanceof ArmError) return new ArmError(`${what}: ${e.message}`, e.code, e.details, e.action);
+    if (e instanceof ArmError) return new ArmError(`${what}: ${e.message}`, e.code, e.details, e.action, { cause: e });
     if (isRestErrorLike(e)) {
       const body = cloudError(e.details);
       const recorded = (e.request && errorBodies.get(e.request)) || {};

@@ -1,4 +1,6 @@
 import { randomUUID } from 'node:crypto';
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { Agent, createServer, type Server } from 'node:https';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -280,6 +282,37 @@ export class FakeArm {
     };
   }
 
+  /**
+   * A directory where processes outside the test create resources: the terraform fixture's apply
+   * writes its resource groups there (test/fixtures/terraform/README.md, FIXTURE_ARM_DIR), as real
+   * terraform creates them in ARM. One JSON file per resource, its body with its `id`; it exists
+   * while its file does. Read at every request (and by syncResourceDir()).
+   */
+  resourceDir: string | undefined;
+  private readonly fromDir = new Set<string>();
+
+  /** Brings `world.resources` in line with `resourceDir`. */
+  syncResourceDir(): void {
+    if (!this.resourceDir) return;
+    const seen = new Set<string>();
+    for (const f of readdirSync(this.resourceDir)) {
+      if (!f.endsWith('.json')) continue;
+      let body: Record<string, unknown>;
+      try {
+        body = JSON.parse(readFileSync(join(this.resourceDir, f), 'utf8')) as Record<string, unknown>;
+      } catch {
+        continue;
+      }
+      if (typeof body.id !== 'string') continue;
+      const key = body.id.toLowerCase();
+      seen.add(key);
+      this.world.resources[key] = body;
+    }
+    for (const k of this.fromDir) if (!seen.has(k)) delete this.world.resources[k];
+    this.fromDir.clear();
+    for (const k of seen) this.fromDir.add(k);
+  }
+
   /** Adds a resource this deployment owns (its name is then taken, by us). */
   addResource(id: string, body: Record<string, unknown> = {}): void {
     const name = id.split('/').pop() ?? '';
@@ -372,6 +405,7 @@ export class FakeArm {
     const method = (req.method ?? 'GET').toUpperCase();
     const auth = req.headers.authorization ?? '';
     this.requests.push({ method, path, query, body, bearer: /^Bearer \S+/.test(auth) });
+    this.syncResourceDir();
     if (this.failAtRequest !== undefined && this.requests.length === this.failAtRequest.k) {
       const { mode } = this.failAtRequest;
       if (mode === 'reset') {
@@ -758,6 +792,8 @@ export class FakeArm {
         handle: (m, req) => {
           const r = w().resources[req.path.toLowerCase()];
           if (r) return { status: 200, body: r };
+          // `GET …/resourcegroups/{name}` (resourceGroups.get): a group exists only as a resource of its own.
+          if (!m[3]) return { status: 404, body: { error: { code: 'ResourceGroupNotFound', message: `Resource group '${m[2]}' could not be found.` } } };
           const rgKnown = Object.keys(w().resources).some((id) => id.startsWith(`/subscriptions/${m[1]!.toLowerCase()}/resourcegroups/${m[2]!.toLowerCase()}/`) || id === `/subscriptions/${m[1]!.toLowerCase()}/resourcegroups/${m[2]!.toLowerCase()}`);
           if (!rgKnown) return { status: 404, body: { error: { code: 'ResourceGroupNotFound', message: `Resource group '${m[2]}' could not be found.` } } };
           return { status: 404, body: { error: { code: 'ResourceNotFound', message: `The Resource '${req.path.split('/providers/')[1] ?? req.path}' under resource group '${m[2]}' was not found.` } } };

@@ -12,7 +12,12 @@ const VG_PROJECT = 'f5b09dd5-9d54-45a1-8b5a-1c8287d634cc';
 const VG_ORG = 'ef5b7057-ffc3-4c77-bbad-c10b4a4abcc7';
 const PACKAGES = '8ffcd551-079c-493a-9c02-54346299d144';
 
-/** `Test*` style filter of the service (case-insensitive, `*` wildcard). */
+/**
+ * `Test*` style filter of the service (case-insensitive, `*` wildcard): the spec's example
+ * distributedTask/7.1/httpExamples/variablegroups/GET_VariableGroupsByGroupName.json asks
+ * `groupName=Test*` and gets TestVariableGroup1 and TestVariableGroup2. A name without `*` matches
+ * the whole name only (not a prefix).
+ */
 export function nameFilter(pattern: string | undefined): (name: string) => boolean {
   if (pattern === undefined) return () => true;
   const re = new RegExp(`^${pattern.split('*').map((s) => s.replace(/[.+?^${}()|[\]\\]/g, '\\$&')).join('.*')}$`, 'i');
