@@ -50,6 +50,14 @@ describe('init --agents-host managed-pool (fake world)', () => {
     const puts = w.arm.calls('PUT', /\/Microsoft\.DevOpsInfrastructure\/pools\//);
     expect(puts.map((p) => p.path)).toEqual([POOL_ID]);
     expect((puts[0]!.body as { properties: { organizationProfile: unknown } }).properties.organizationProfile).toMatchObject({ kind: 'AzureDevOps', organizations: [{ url: w.devops.orgUrl.replace(/\/$/, ''), projects: ['mlops'], parallelism: 4 }] });
+    // The fixture plays both of ARM's parts in the same apply: its resource groups (FIXTURE_ARM_DIR) and
+    // the pool's PUT (FIXTURE_ARM_URL), each tagged with this state dir's deployment id, as the module
+    // tags every resource (one deployment per prefix).
+    const deploymentId = readState(w).deploymentId as string;
+    const groupIds = ['ml', 'devops'].map((rg) => `/subscriptions/${SUB}/resourcegroups/rg-${PREFIX}-${rg}`);
+    w.arm.syncResourceDir();
+    for (const g of groupIds) expect(w.arm.world.resources[g]?.tags, g).toMatchObject({ 'azure-mlops-deployment': deploymentId });
+    expect((puts[0]!.body as { tags?: Record<string, string> }).tags).toMatchObject({ 'azure-mlops-deployment': deploymentId });
     const pool = w.devops.world.findPool(POOL)!;
     expect(pool).toBeDefined();
     const project = w.devops.world.findProject('mlops')!;
@@ -109,6 +117,8 @@ describe('init --agents-host managed-pool (fake world)', () => {
     expect(report.removed.map((r: { kind: string }) => r.kind)).toEqual(['pipeline', 'variable-group', 'service-connection', 'federated-credential', 'terraform-deployment']);
     expect(destroy.stderr).toMatch(/terraform destroy of \d+ resource\(s\), the Managed DevOps Pool with them/);
     expect(w.arm.calls('DELETE', /\/Microsoft\.DevOpsInfrastructure\/pools\//).map((r) => r.path)).toEqual([POOL_ID]);
+    w.arm.syncResourceDir();
+    for (const g of groupIds) expect(w.arm.world.resources[g], g).toBeUndefined();
     expect(w.devops.world.findPool(POOL)).toBeUndefined();
     expect(w.devops.world.queues.filter((q) => q.name === POOL)).toEqual([]);
     expect(w.devops.mutating().filter((r) => r.method === 'DELETE' && /distributedtask\/(pools|queues)/i.test(r.path))).toEqual([]);

@@ -87,6 +87,8 @@ export interface FakeArmWorld {
 /** The part of a Microsoft.DevOpsInfrastructure/pools body the fake reads (REST spec 2025-01-21, Pool). */
 export interface ManagedPoolBody {
   location?: string;
+  /** The module's tags (azure-mlops-deployment among them, as on every resource it creates). */
+  tags?: Record<string, string>;
   properties?: {
     maximumConcurrency?: number;
     organizationProfile?: { kind?: string; organizations?: Array<{ url: string; projects?: string[]; parallelism?: number }> };
@@ -769,7 +771,7 @@ export class FakeArm {
           const refused = this.onManagedPool('put', req.path, body);
           if (refused) return { status: refused.status, body: { error: { code: refused.code, message: refused.message } } };
           const existed = Boolean(w().resources[req.path.toLowerCase()]);
-          const resource = { id: req.path, name: m[1], type: 'Microsoft.DevOpsInfrastructure/pools', location: body.location, properties: { ...(body.properties ?? {}), provisioningState: 'Succeeded' } };
+          const resource = { id: req.path, name: m[1], type: 'Microsoft.DevOpsInfrastructure/pools', location: body.location, ...(body.tags ? { tags: body.tags } : {}), properties: { ...(body.properties ?? {}), provisioningState: 'Succeeded' } };
           w().resources[req.path.toLowerCase()] = resource;
           return { status: existed ? 200 : 201, body: resource };
         },
