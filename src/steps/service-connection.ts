@@ -5,7 +5,7 @@ import { StepError, UsageError } from '../engine/errors.js';
 import { createdBy, describedConflict, refusedCheck } from '../engine/deployment.js';
 import { createTracked, recordFound } from '../engine/ownership.js';
 import type { StateStore } from '../engine/state.js';
-import { defineStep, type CheckResult, type Context } from '../engine/types.js';
+import { defineStep, type Change, type CheckResult, type Context } from '../engine/types.js';
 import { deploymentId, deploymentValues } from './deployment-values.js';
 import { projectIdNamed, projectRefOf } from './devops-project.js';
 import { ensureClientSecret, pipelineIdentity, recordedIdentity, type PipelineIdentity } from './service-principal.js';
@@ -193,6 +193,8 @@ export interface ServiceConnectionFacts {
   existing?: { id: string };
   /** Its fields that differ from the wanted ones (none when it matches or does not exist). */
   drift: string[];
+  /** Federated: the pipeline identity already trusts the connection's issuer and subject. */
+  trusted?: boolean;
 }
 
 export const serviceConnectionStep = defineStep({
@@ -207,7 +209,7 @@ export const serviceConnectionStep = defineStep({
     const conflict = describedConflict(`service connection '${existing.name}'`, existing.description, deploymentId(ctx));
     if (conflict) return refusedCheck(conflict, 'serviceConnection');
     const drift = endpointDrift(existing, desiredEndpoint(ctx, await devopsCloud(ctx)));
-    const facts = { existing: { id: existing.id }, drift };
+    const facts: ServiceConnectionFacts = { existing: { id: existing.id }, drift };
     if (drift.length) return { status: 'missing', summary: `'${name}' points elsewhere: ${drift.join(', ')}`, facts };
     if (ctx.answers.get('auth') === 'federated') {
       const { issuer, subject } = wif(existing);
@@ -216,6 +218,7 @@ export const serviceConnectionStep = defineStep({
       const fics = await home.list();
       if (fics === null) return { status: 'missing', summary: `the pipeline's ${home.what} does not exist`, fix: 'Run azure-mlops init: terraform recreates it, then this step adds its federated credential.', facts };
       if (!fics.some((f) => f.subject === subject && f.issuer === issuer)) return { status: 'missing', summary: `the ${home.what} has no federated credential for ${subject}`, facts };
+      facts.trusted = true;
     }
     if (existing.isReady === false) return { status: 'missing', summary: `'${name}' is not ready yet`, facts };
     return { status: 'ok', summary: `'${name}' → ${deploymentValues(ctx).workspace} (${existing.authorization?.scheme})`, record: { endpointId: existing.id } satisfies ConnectionRecord, facts };
@@ -224,12 +227,15 @@ export const serviceConnectionStep = defineStep({
     const want = desiredEndpoint(ctx, await devopsCloud(ctx)) as { authorization: { scheme: string }; data: Record<string, string> };
     const name = ctx.answers.get('serviceConnection');
     const details = [`scheme ${want.authorization.scheme}, scope AzureMLWorkspace`, ...Object.entries(want.data).filter(([k]) => /Name|Id|Location|environment/.test(k)).map(([k, v]) => `${k} = ${v}`)];
-    const changes = [{ action: found.facts?.drift.length ? ('update' as const) : ('create' as const), what: `service connection '${name}' (type azurerm)`, details }];
-    if (ctx.answers.get('auth') === 'federated') {
+    const existing = found.facts?.existing;
+    const changes: Change[] = [];
+    // A connection that exists and matches is left as it is: only its trust (below) may be missing.
+    if (!existing || found.facts?.drift.length) changes.push({ action: existing ? 'update' : 'create', what: `service connection '${name}' (type azurerm)`, details });
+    if (ctx.answers.get('auth') === 'federated' && !found.facts?.trusted) {
       const identity = pipelineIdentity(ctx);
       const home = ficHome(ctx, identity);
       const on = home?.what ?? (identity.kind === 'managed-identity' ? `managed identity ${identity.displayName} (once terraform has created it)` : 'the pipeline app');
-      changes.push({ action: 'create', what: `a federated credential on the ${on} for the connection's issuer and subject (no secret anywhere)`, details: [home?.command(ficName(endpointIdOf(ctx) ?? '<connection id>')) ?? `audience ${AUDIENCE}`] });
+      changes.push({ action: 'create', what: `a federated credential on the ${on} for the connection's issuer and subject (no secret anywhere)`, details: [home?.command(ficName(existing?.id ?? endpointIdOf(ctx) ?? '<connection id>')) ?? `audience ${AUDIENCE}`] });
     }
     return changes;
   },

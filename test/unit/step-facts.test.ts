@@ -54,6 +54,14 @@ function literalContext(answers: Partial<Answers> = {}, data: Record<string, Rec
 const found = <F>(status: CheckResult['status'], facts?: F): CheckResult<F> => ({ status, summary: '…', ...(facts ? { facts } : {}) });
 
 describe('service connection: plan from the facts', () => {
+  it('a connection that exists and matches is not planned again: only its missing trust, on its own id', async () => {
+    const changes = await serviceConnectionStep.plan(literalContext(), found('missing', { existing: { id: 'e1' }, drift: [] }));
+    expect(changes.map((c) => c.action)).toEqual(['create']);
+    expect(changes[0]?.what).toMatch(/federated credential/);
+    // Trusted already (e.g. only not ready yet): nothing to create at all.
+    expect(await serviceConnectionStep.plan(literalContext(), found('missing', { existing: { id: 'e1' }, drift: [], trusted: true }))).toEqual([]);
+  });
+
   it("'update' when the existing connection drifted", async () => {
     const changes = await serviceConnectionStep.plan(literalContext(), found('missing', { existing: { id: 'e1' }, drift: ['subscriptionId a (want b)'] }));
     expect(changes[0]).toMatchObject({ action: 'update', what: "service connection 'AzureMLWorkspace' (type azurerm)" });
