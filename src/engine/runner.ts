@@ -80,9 +80,6 @@ export function tallyChanges(changes: readonly Change[]): PlanTally {
   return t;
 }
 
-/** Steps whose apply creates Azure resources: the confirmation then defaults to No (terraform, azd). */
-const CREATES_AZURE: readonly StepId[] = ['terraform', 'terraform-backend'];
-
 export interface RunHooks {
   /**
    * After the survey's plan is printed, before the dry-run ends or anything is confirmed or applied
@@ -145,15 +142,14 @@ export async function runSteps(steps: readonly Step[], ctx: Context, mode: Mode,
   }
 
   // ---- Phase 2: one confirmation, then apply ---------------------------------------------
+  // Nothing is written before the answer (a declined run leaves the state as it was).
+  if (todo.length) await confirmPlan(ctx, tally, todo.some((s) => s.createsAzureResources));
+  ctx.ui.workStarted = true;
   for (const s of steps) if (reports.get(s.id)!.outcome === 'already') await markDone(ctx, s.id, reports.get(s.id)!.check!);
   if (todo.length === 0) {
     log.success('Everything is already set up; nothing to do.');
     return { ok: true, dryRun: false, tally, steps: all() };
   }
-  const slow = todo.some((s) => s.id === 'terraform') && !ctx.state.stepData<{ appliedAt: string }>('terraform').appliedAt;
-  if (slow) log.info(ctx.log.c.dim('Creating AKS and installing the Azure ML extension take 15–25 minutes; the Azure DevOps steps run meanwhile.'));
-  await confirmPlan(ctx, tally, todo.some((s) => CREATES_AZURE.includes(s.id)));
-  ctx.ui.workStarted = true;
   await ctx.state.setAnswers(ctx.answers.toRecord());
 
   const applied = await walkWithBarrier(ctx, steps, async (step) => {

@@ -170,6 +170,8 @@ export interface Step<C = Context, F = unknown> {
   apply(ctx: C, changes: Change[]): Promise<void>;
   /** The end of its objects' life: what `destroy` deletes or keeps of what this step recorded. */
   teardown?: StepTeardown;
+  /** Its apply creates Azure resources: the run's confirmation then defaults to No (as terraform and azd do). */
+  createsAzureResources?: boolean;
 }
 
 /**

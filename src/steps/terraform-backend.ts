@@ -69,6 +69,7 @@ function commands(ctx: Ctx, s: Awaited<ReturnType<typeof survey>>): Array<{ what
 export const terraformBackendStep = defineStep({
   id: 'terraform-backend',
   title: 'Terraform state backend',
+  createsAzureResources: true,
   dependsOn: ['azure-login', 'azure-preflight'],
   async check(ctx: Ctx) {
     if (ctx.answers.get('stateBackend') === 'local') return { status: 'ok', summary: 'local state in the state dir (--state-backend azurerm to share it)' };

@@ -251,6 +251,7 @@ async function readOutputs(ctx: Ctx, cwd: string, env: Record<string, string>): 
 export const terraformStep = defineStep({
   id: 'terraform',
   title: 'Azure infrastructure (terraform)',
+  createsAzureResources: true,
   dependsOn: ['tools', 'ssh-key', 'azure-login', 'service-principal', 'azure-preflight', 'terraform-backend'],
   async check(ctx: Ctx): Promise<CheckResult> {
     const dir = workdir(ctx);
@@ -306,7 +307,7 @@ export const terraformStep = defineStep({
       },
       {
         action: 'run',
-        what: 'terraform init, plan, show you the plan and ask, apply that saved plan, read the outputs',
+        what: `terraform init, plan, show you the plan and ask, apply that saved plan, read the outputs${lastApply(ctx).appliedAt ? '' : ' (the first apply takes 15–25 minutes: AKS and the Azure ML extension; the Azure DevOps steps run meanwhile)'}`,
         commands: [t.commandLine(['init', '-input=false', '-no-color', ...backendConfig(ctx, vars).map((b) => `-backend-config=${b}`)]), t.commandLine(PLAN_ARGS), t.commandLine(['show', '-json', '-no-color', PLAN_FILE]), t.commandLine(APPLY_ARGS), t.commandLine(['output', '-json', '-no-color'])],
         confirm: false,
       },

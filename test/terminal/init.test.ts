@@ -41,6 +41,8 @@ describe('init in a terminal: one plan, one question', () => {
     expect(code).toBe(130);
     expect(t.screen()).toMatch(/declined the plan\. Nothing was created or changed\./);
     nothingCreated(w);
+    // Not even the state: a declined first run records nothing.
+    expect(existsSync(join(w.stateDir, 'state.json'))).toBe(false);
   });
 
   it('Enter takes the default, which is No when Azure resources would be created', async () => {
