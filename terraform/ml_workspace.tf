@@ -91,7 +91,10 @@ resource "azurerm_machine_learning_compute_cluster" "training" {
   vm_priority                   = var.training_low_priority ? "LowPriority" : "Dedicated"
   description                   = "Training jobs of the azure-mlops pipeline."
   ssh_public_access_enabled     = false
-  tags                          = local.tags
+  # Not the deployment tag: azurerm made this resource's tags ForceNew (hashicorp/terraform-provider-azurerm
+  # issue 30543, lifted only by PR 29878, in a release newer than our 4.55 floor), so adding the tag to an
+  # existing deployment would replace the cluster. The CLI reads the tag on the resource groups only.
+  tags = { for k, v in local.tags : k => v if k != "azure-mlops-deployment" }
 
   scale_settings {
     min_node_count                       = 0

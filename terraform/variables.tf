@@ -442,7 +442,7 @@ variable "tags" {
 }
 
 variable "deployment_id" {
-  description = "Id of the azure-mlops deployment (a UUID) that owns these resources: set as the tag azure-mlops-deployment on every resource, the resource groups included, so that another azure-mlops state dir refuses to take the prefix over. The CLI always sets it; null (default, standalone use): no such tag."
+  description = "Id of the azure-mlops deployment (a UUID) that owns these resources: set as the tag azure-mlops-deployment on every resource (the training cluster excepted: its tags are ForceNew in azurerm), the resource groups included, so that another azure-mlops state dir refuses to take the prefix over. The CLI always sets it; null (default, standalone use): no such tag."
   type        = string
   default     = null
 

@@ -41,16 +41,11 @@ export class Ui {
     log.afterWrite = () => this.spinner?.isSpinning && this.spinner.render();
   }
 
-  /** Whether a prompt is open now (tests and the engine's barrier). */
-  get promptOpen(): boolean {
-    return this.prompting;
-  }
-
   private serial<T>(fn: () => Promise<T>): Promise<T> {
     const run = this.lock.then(async () => {
       const resume = await this.barrier?.();
       this.prompting = true;
-      this.pauseSpinner();
+      this.stopSpinner();
       this.log.hold();
       try {
         return await fn();
@@ -150,13 +145,7 @@ export class Ui {
     this.spinner.text = [...this.active.values()].map((a) => `${a.title} (${formatDuration(now - a.started)})`).join(' · ');
   }
 
-  /** Stops the spinner and its timer (a prompt opens); ensureSpinner() brings them back. */
-  private pauseSpinner(): void {
-    if (this.ticker) clearInterval(this.ticker);
-    this.ticker = undefined;
-    if (this.spinner?.isSpinning) this.spinner.stop();
-  }
-
+  /** Stops the spinner and its timer (a prompt opens, or nothing runs); ensureSpinner() brings them back. */
   private stopSpinner(): void {
     if (this.ticker) clearInterval(this.ticker);
     this.ticker = undefined;

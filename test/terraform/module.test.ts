@@ -629,6 +629,12 @@ describe('one deployment per prefix: the deployment tag', () => {
     expect(one('azurerm_resource_group', 'devops').tags).toBe('${local.tags}');
   });
 
+  it('the training cluster never gets the deployment tag (its tags are ForceNew in azurerm: adding it would replace the cluster)', () => {
+    const tags = String(one('azurerm_machine_learning_compute_cluster', 'training').tags);
+    expect(tags).toContain('local.tags');
+    expect(tags).toMatch(/if k != "azure-mlops-deployment"/);
+  });
+
   // local.tags evaluated by terraform itself: the expression of terraform/locals.tf beside the real
   // variables.tf, in a module without providers (offline), applied with a local state.
   function tagsWith(vars: Record<string, unknown>): Record<string, string> {
