@@ -218,13 +218,13 @@ export class AzAdapter {
    * The service principal of an app in this tenant, if any: Microsoft Graph's service principals
    * filtered by `appId` (az passes --filter on as is: azure-cli role/custom.py `list_sps`), so a
    * missing one is an empty list, not an error. Works for Microsoft's own applications too. The
-   * `appId eq` filter is exact; checked again anyway. `keepFound`: one found is kept for the
+   * `appId eq` filter is exact; checked again anyway (an entry without that appId is not it). `keepFound`: one found is kept for the
    * lifetime of this adapter (a run), a miss is asked again.
    */
   async servicePrincipalOf(appId: string, opts: { keepFound?: boolean } = {}): Promise<{ objectId: string; displayName?: string } | undefined> {
     const schema = z.array(z.object({ appId: z.string().optional(), id: z.string().optional(), objectId: z.string().optional(), displayName: z.string().optional() }).passthrough());
     const args = AzAdapter.servicePrincipalQuery(appId);
-    const mine = (sps: z.output<typeof schema>) => sps.filter((s) => s.appId === undefined || s.appId === appId);
+    const mine = (sps: z.output<typeof schema>) => sps.filter((s) => s.appId === appId);
     const sps = await (opts.keepFound ? this.cached(args, schema, (v) => mine(v).length > 0) : this.json(args, schema));
     const sp = mine(sps)[0];
     return sp ? { objectId: sp.id ?? sp.objectId ?? '', ...(sp.displayName ? { displayName: sp.displayName } : {}) } : undefined;

@@ -77,11 +77,6 @@ export async function writePrivate(root: string, file: string, text: string): Pr
   await writeFileSafe(root, file, text, 0o600);
 }
 
-/** Deletes a file of the working dir (a link is unlinked, never followed), inside `root`. */
-export async function removePrivate(root: string, file: string): Promise<void> {
-  await removeInside(root, file);
-}
-
 
 export async function exists(path: string): Promise<boolean> {
   try {

@@ -33,7 +33,7 @@ export async function runDestroy(opts: DestroyOptions, base: Base, signal: Abort
       ctx.log.teeTo(join(logs, `destroy-${new Date().toISOString().replace(/[:.]/g, '-')}.log`));
     }
     // The agents host of the deployment (saved answers); the agents step's teardown stays reachable either way.
-    return await teardown(ctx, buildSteps({ agentsHost: ctx.answers.maybe('agentsHost'), forTeardown: true }), {
+    return await teardown(ctx, buildSteps(), {
       dryRun: Boolean(opts.dryRun),
       deleteRepo: Boolean(opts.deleteRepo),
       deleteProject: Boolean(opts.deleteProject),

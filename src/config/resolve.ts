@@ -4,6 +4,7 @@ import { answerFields, answerKeys, flagName, howToSet, PAT_ENV, type AnswerKey }
 import { answersSchema, showText, unsafeTextProblem, type Answers } from './schema.js';
 import { azureRegions, defaultRegion, noFederatedCredentialsOnManagedIdentity } from './regions.js';
 import { namesFor } from './naming.js';
+import { SIZING_DEFAULTS } from './sizing.js';
 import { UsageError } from '../engine/errors.js';
 import type { Ui } from '../ui/prompts.js';
 
@@ -244,7 +245,7 @@ function refuseAgentVmAnswersForManagedPool(values: Partial<Record<AnswerKey, un
   const given = (k: AnswerKey) => sources[k] !== undefined && sources[k] !== 'state' && sources[k] !== 'default';
   const why: Partial<Record<AnswerKey, string>> = {
     pool: 'a Managed DevOps Pool brings its own Azure DevOps agent pool, which the service creates and names like the pool resource (mdp-{prefix})',
-    agentVmSize: "the managed pool's machines have the terraform module's managed_pool_vm_size (Standard_D2ads_v5, the service's default size)",
+    agentVmSize: `the managed pool's machines have the terraform module's managed_pool_vm_size (${SIZING_DEFAULTS.managedPoolVmSize}, the service's default size)`,
   };
   for (const k of ['pool', 'agentVmSize'] as const) {
     if (!given(k)) continue;

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { constants, readFileSync, unlinkSync } from 'node:fs';
-import { chmod, lstat, mkdir, open, readdir, readFile, stat, unlink } from 'node:fs/promises';
+import { chmod, lstat, mkdir, open, readdir, readFile, unlink } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { writeFileSafe } from '../adapters/safe-fs.js';
@@ -281,9 +281,4 @@ function held(file: string, info: LockInfo): StateLock {
       }
     },
   };
-}
-
-/** Whether `dir` exists (destroy locks only a state dir that is there). */
-export async function stateDirExists(dir: string): Promise<boolean> {
-  return stat(dir).then(() => true, () => false);
 }

@@ -23,7 +23,7 @@ const DEFAULT_SCRIPT = '/opt/azagent/register-agents.sh';
 function target(ctx: Ctx) {
   const o = ctx.state.data.outputs as Record<string, unknown>;
   const prefix = ctx.answers.get('prefix');
-  const vmName = `vm-${prefix}-agents`;
+  const vmName = namesFor(prefix).agentVm;
   const sub = loginOf(ctx).subscriptionId ?? '<subscription>';
   return {
     vmId: typeof o.agent_vm_id === 'string' ? o.agent_vm_id : `/subscriptions/${sub}/resourceGroups/${namesFor(prefix).devopsResourceGroup}/providers/Microsoft.Compute/virtualMachines/${vmName}`,

@@ -23,12 +23,6 @@ export interface StepOptions {
   purgeDeleted?: boolean | undefined;
   /** --agents-host, from the resolved answers (default: the agent VM). */
   agentsHost?: AgentsHost | undefined;
-  /**
-   * The list `destroy` plans with: the agents step stays in it whatever the host, so that agents an
-   * earlier agent-VM run registered are still deleted by their recorded ids after a switch to a
-   * managed pool (its teardown does nothing without records).
-   */
-  forTeardown?: boolean | undefined;
 }
 
 /**
@@ -39,7 +33,10 @@ export interface StepOptions {
  * With a Managed DevOps Pool (--agents-host managed-pool) the service creates the Azure DevOps pool
  * when terraform creates the pool resource, for the project of its organization profile: terraform
  * then waits for the project, the agent-pool step comes after terraform and only finds the pool, and
- * no agents step runs at all (the service registers its agents itself).
+ * no agents step runs at all (the service registers its agents itself). `destroy` always plans with
+ * the agent-VM list (every step, in the same order whatever --agents-host says now): each teardown
+ * works from its own records, so agents an earlier agent-VM run registered are still deleted by id
+ * after a switch, and the order never depends on the environment.
  */
 export function buildSteps(opts: StepOptions = {}): Step[] {
   const managed = opts.agentsHost === 'managed-pool';
@@ -57,7 +54,7 @@ export function buildSteps(opts: StepOptions = {}): Step[] {
     terraformBackendStep,
     terraform,
     ...(managed ? [agentPool] : []),
-    ...(!managed || opts.forTeardown ? [agentsStep] : []),
+    ...(managed ? [] : [agentsStep]),
     serviceConnectionStep,
     variableGroupStep,
     createRepositoryStep(opts.pushTo ? { pushTo: opts.pushTo } : {}),

@@ -91,7 +91,9 @@ export const pipelineStep = defineStep({
   async plan(ctx, found) {
     const changes = [] as Array<{ action: 'create' | 'update'; what: string }>;
     if (!found.facts?.existing) changes.push({ action: 'create', what: `YAML pipeline '${PIPELINE_NAME}' on ${ctx.answers.get('repo')}:${PIPELINE_YAML}` });
-    changes.push({ action: 'update', what: `authorize it for queue '${pipelinePool(ctx)}', service connection '${ctx.answers.get('serviceConnection')}' and variable group '${ctx.answers.get('variableGroup')}'` });
+    // An existing pipeline: only what it may not use yet (the check listed it); a new one: all three.
+    const missing = found.facts?.existing ? found.facts.unauthorized : [`agent queue ${pipelinePool(ctx)}`, `service connection ${ctx.answers.get('serviceConnection')}`, `variable group ${ctx.answers.get('variableGroup')}`];
+    if (missing.length) changes.push({ action: 'update', what: `authorize it for ${missing.join(', ')}` });
     return changes;
   },
   async apply(ctx) {

@@ -1,5 +1,4 @@
 import { z } from 'zod';
-import { exactDisplayName } from '../adapters/az.js';
 import { formatCommand } from '../adapters/process.js';
 import { StepError } from '../engine/errors.js';
 import { createTracked, recordFound } from '../engine/ownership.js';
@@ -57,22 +56,6 @@ export interface PipelineIdentity {
   displayName: string;
   /** Managed identity only: its resource id, parent of the federated credential. */
   resourceId?: string;
-}
-
-/**
- * App registrations named exactly `name`. az's `--display-name` is a prefix filter (Graph
- * `startswith(displayName,'X')` in azure-cli role/custom.py `list_applications`; see
- * exactDisplayName): without narrowing, `azure-mlops-p01-pipeline-legacy` would be taken for ours,
- * get a client secret appended, and be deleted by destroy.
- */
-async function findApps(ctx: Ctx, name: string) {
-  return exactDisplayName(await ctx.az.json(['ad', 'app', 'list', '--display-name', name], z.array(adObject)), name);
-}
-
-/** The app's service principal: `appId eq` is an exact Graph filter; the answer is checked again. */
-async function findSp(ctx: Ctx, appId: string) {
-  const list = await ctx.az.json(['ad', 'sp', 'list', '--filter', `appId eq '${appId}'`], z.array(adObject));
-  return list.find((s) => s.appId === appId);
 }
 
 /** Several app registrations answer to the name: which one is ours cannot be told. */
@@ -149,7 +132,7 @@ export const servicePrincipalStep = defineStep({
       };
     }
     const name = ctx.answers.get('spName');
-    const apps = await findApps(ctx, name);
+    const apps = await ctx.az.appsByName(name);
     const facts = { apps: apps.map((a) => ({ appId: a.appId })) };
     if (apps.length > 1) {
       return {
@@ -161,7 +144,7 @@ export const servicePrincipalStep = defineStep({
     }
     const app = apps[0];
     if (!app) return { status: 'missing', summary: `no app registration named '${name}'`, facts };
-    const sp = await findSp(ctx, app.appId);
+    const sp = await ctx.az.servicePrincipalOf(app.appId);
     if (!sp) return { status: 'missing', summary: `app '${name}' (${app.appId}) has no service principal`, facts };
     const tenantId = await tenantOf(ctx);
     return {
@@ -192,7 +175,7 @@ export const servicePrincipalStep = defineStep({
   },
   async apply(ctx) {
     const name = ctx.answers.get('spName');
-    let app = (await findApps(ctx, name))[0];
+    let app = (await ctx.az.appsByName(name))[0];
     if (app) {
       await recordFound(ctx.state, { kind: 'entra-app', name, step: 'service-principal', id: app.appId });
     } else {
@@ -201,7 +184,7 @@ export const servicePrincipalStep = defineStep({
         return { ...a, id: a.appId };
       });
     }
-    let sp = await findSp(ctx, app.appId);
+    let sp = await ctx.az.servicePrincipalOf(app.appId);
     if (sp) {
       await recordFound(ctx.state, { kind: 'entra-sp', name, step: 'service-principal', id: sp.objectId, meta: { appId: app.appId } });
     } else {

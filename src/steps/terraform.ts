@@ -1,12 +1,12 @@
 import { createHash } from 'node:crypto';
-import { existsSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { removeInside } from '../adapters/safe-fs.js';
 import { join, resolve } from 'node:path';
 import { AzAdapter } from '../adapters/az.js';
 import { errorDiagnostics, type TfEvent, type TfPlanJson } from '../adapters/terraform.js';
 import { compareInterfaces, readModuleInterface } from '../adapters/tf-module.js';
-import { exists, moduleHash, removePrivate, syncModule, writePrivate } from '../adapters/workdir.js';
+import { exists, moduleHash, syncModule, writePrivate } from '../adapters/workdir.js';
 import { CancelledError, StepError, UsageError } from '../engine/errors.js';
 import { defineStep, type Change, type CheckResult, type Context } from '../engine/types.js';
 import type { TeardownKit } from '../engine/teardown.js';
@@ -330,7 +330,7 @@ export const terraformStep = defineStep({
     if (synced.changed) ctx.log.info(`  module copied to ${dir}`);
     await writePrivate(root, join(dir, TFVARS_FILE), `${JSON.stringify(vars, null, 2)}\n`);
     const backend = backendConfig(ctx, vars);
-    if (!backend.length) await removePrivate(root, join(dir, BACKEND_FILE));
+    if (!backend.length) await removeInside(root, join(dir, BACKEND_FILE));
     else await writePrivate(root, join(dir, BACKEND_FILE), '# written by azure-mlops for --state-backend azurerm; settings come from -backend-config\nterraform {\n  backend "azurerm" {}\n}\n');
 
     await ctx.ui.task('terraform init', () => ctx.terraform.init(dir, providerEnv(vars), backend));
@@ -436,7 +436,9 @@ async function planTerraformDestroy(ctx: Context, dir: string, dryRun: boolean):
   try {
     vars = JSON.parse(await readFile(join(dir, TFVARS_FILE), 'utf8')) as Record<string, unknown>;
   } catch {
-    if (!existsSync(join(dir, 'terraform.tfstate')) || !localStateHasResources(dir)) return { env: {} };
+    // Nothing to destroy only when the local state says so; a remote state (--state-backend azurerm)
+    // cannot be read without the variables, so that is never taken for "empty".
+    if (ctx.answers.maybe('stateBackend') !== 'azurerm' && !localStateHasResources(dir)) return { env: {} };
     throw new StepError(`Cannot plan the terraform destroy: ${join(dir, TFVARS_FILE)} is missing.`, `Run \`terraform destroy\` in ${dir} yourself (with the deployment's variables), then re-run \`azure-mlops destroy\`.`, 'terraform');
   }
   const env = providerEnv(vars);

@@ -42,8 +42,10 @@ export class Ui {
   }
 
   private serial<T>(fn: () => Promise<T>): Promise<T> {
-    const run = this.lock.then(async () => {
-      const resume = await this.barrier?.();
+    // The barrier first, then the queue of questions: a step waiting here counts as asking, so two
+    // steps asking during the apply never wait for each other.
+    const barrier = this.barrier?.() ?? Promise.resolve(undefined);
+    const run = Promise.all([barrier, this.lock]).then(async ([resume]) => {
       this.prompting = true;
       this.stopSpinner();
       this.log.hold();

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { Ajv } from 'ajv';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from '../helpers/cli.js';
-import { startWorld, type World } from '../helpers/world.js';
+import { DEVOPS_TOKEN, startWorld, type World } from '../helpers/world.js';
 
 /** The schema documented in the README ("doctor --json"), so the two cannot drift apart. */
 function readmeSchema(): object {
@@ -79,6 +79,8 @@ describe('azure-mlops doctor (the CLI process)', () => {
     const env = { ...w.env };
     delete env.AZURE_DEVOPS_EXT_PAT;
     const r = await runCli(['doctor', '--json', '--only', 'devops'], { env, cwd: w.cwd });
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout + r.stderr).not.toContain(DEVOPS_TOKEN);
     const doc = JSON.parse(r.stdout);
     const devops = doc.checks.filter((c: { group: string }) => c.group === 'devops');
     expect(devops.length).toBeGreaterThan(3);

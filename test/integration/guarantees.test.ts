@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { childEnvShims, childEnvs } from '../fakes/env-shims.js';
 import { runCli, type CliResult } from '../helpers/cli.js';
-import { PAT, worldsPerTest, type World } from '../helpers/world.js';
+import { CLIENT_SECRET, DEVOPS_TOKEN, PAT, worldsPerTest, type World } from '../helpers/world.js';
 
 /**
  * The guarantees of issue 17 that the CLI process as a whole keeps, against the fake world (fake az,
@@ -145,5 +145,22 @@ describe('children get only what they need', () => {
     // What they do need is still there.
     expect(children.find((c) => c.tool === 'terraform' && c.argv[0] === 'apply')?.env.ARM_SUBSCRIPTION_ID).toBeTruthy();
     expect(children.find((c) => c.tool === 'az')?.env.AZURE_CONFIG_DIR).toBe(w.env.AZURE_CONFIG_DIR);
+  });
+
+  it.each([
+    ['no PAT (the Entra token of the az login)', [] as string[], false],
+    ['--auth secret (an app with a client secret)', ['--auth', 'secret'], true],
+  ])('%s: no child process had the Entra token or the client secret in its environment', async (_name, extra, withPat) => {
+    const w = await world();
+    const env: Record<string, string> = { ...w.env, ...childEnvShims(w.root, w.env) };
+    if (!withPat) delete env.AZURE_DEVOPS_EXT_PAT;
+    const r = await init(w, env, extra);
+    expect(r.code, r.stderr.slice(-1500)).toBe(0);
+    const children = childEnvs(w.root);
+    expect(children.length).toBeGreaterThan(0);
+    for (const c of children) {
+      const leaks = Object.entries(c.env).filter(([, v]) => [PAT, DEVOPS_TOKEN, CLIENT_SECRET].some((secret) => v.includes(secret))).map(([k]) => k);
+      expect(leaks, `${c.tool} ${c.argv.slice(0, 3).join(' ')}`).toEqual([]);
+    }
   });
 });

@@ -158,7 +158,9 @@ describe('init --agents-host managed-pool (fake world)', () => {
     const report = JSON.parse(destroy.stdout);
     const removed = report.removed.map((r: { kind: string; name: string }) => `${r.kind} ${r.name}`);
     expect(removed).toEqual(expect.arrayContaining([`agent vm-${PREFIX}-agents-1`, 'agent-queue pool001', 'agent-pool pool001', `terraform-deployment ${PREFIX}`]));
-    expect(removed.indexOf('agent-pool pool001')).toBeLessThan(removed.indexOf(`terraform-deployment ${PREFIX}`));
+    // destroy's order is the same whatever the host now says: agents, then terraform, then the pool.
+    expect(removed.indexOf(`agent vm-${PREFIX}-agents-1`)).toBeLessThan(removed.indexOf(`terraform-deployment ${PREFIX}`));
+    expect(removed.indexOf('agent-pool pool001')).toBeGreaterThan(removed.indexOf(`terraform-deployment ${PREFIX}`));
     expect(w.devops.world.agents).toEqual([]);
     expect(w.devops.world.pools.map((p) => p.name)).not.toContain('pool001');
     expect(w.devops.world.findPool(POOL)).toBeUndefined();

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { tfCalls } from '../fakes/fake-terraform.js';
 import { terminalsPerTest } from '../helpers/terminal.js';
-import { PAT, SUB2, worldsPerTest, type World } from '../helpers/world.js';
+import { DEVOPS_TOKEN, PAT, SUB2, worldsPerTest, type World } from '../helpers/world.js';
 
 /**
  * `init` as a person runs it: in a real pseudo-terminal, rendered by a real terminal emulator,
@@ -97,8 +97,11 @@ describe('init in a terminal: one plan, one question', () => {
     expect(all).toMatch(/Organization settings > Users/);
     expect(t.lastLine()).toMatch(/Azure DevOps PAT for .* \(input hidden\):\s*$/);
     await t.type(PAT);
+    expect(t.screen()).not.toContain(PAT);
     await t.press('enter');
     await t.waitFor(/Apply this plan .*\(y\/N\)/, 60_000);
+    expect(t.transcript()).not.toContain(PAT);
+    expect(t.transcript()).not.toContain(DEVOPS_TOKEN);
     await t.press('ctrl-c');
     expect((await t.exit).code).toBe(130);
     nothingCreated(w);
@@ -130,6 +133,8 @@ describe('init in a terminal: one plan, one question', () => {
     expect(flat).toMatch(/https:\/\/ml\.azure\.com\/\?wsid=\/subscriptions\/33333333-3333-3333-3333-333333333333\/resourceGroups\/rg-mlops01-ml\//);
     expect(flat).toMatch(/https:\/\/portal\.azure\.com\/#@[^/]+\/resource\/subscriptions\/33333333-3333-3333-3333-333333333333\/resourceGroups\/rg-mlops01-devops\/overview/);
     expect(all).toContain('azure-mlops init --run');
+    // The world gives a PAT here: it is used, and shown nowhere.
+    expect(all).not.toContain(PAT);
     expect(all).toContain('azure-mlops doctor');
     const state = JSON.parse(readFileSync(join(w.stateDir, 'state.json'), 'utf8'));
     expect(state.data['azure-login'].subscriptionId).toBe(SUB2);

@@ -56,11 +56,17 @@ describe('the step list per agents host', () => {
     expect(buildSteps({}).find((s) => s.id === 'terraform')!.dependsOn).not.toContain('devops-project');
   });
 
-  it("destroy's list keeps the agents step's teardown reachable with a managed pool (agents of an earlier agent-VM run)", () => {
-    const steps = buildSteps({ agentsHost: 'managed-pool', forTeardown: true });
+  it("destroy plans with the full agent-VM list whatever the host: the agents step's teardown stays reachable, the order never depends on the environment", async () => {
+    const { readFileSync } = await import('node:fs');
+    const source = readFileSync(new URL('../../src/commands/destroy.ts', import.meta.url), 'utf8');
+    expect(source).toMatch(/teardown\(ctx, buildSteps\(\),/);
+    const steps = buildSteps();
     expect(steps.map((s) => s.id)).toContain('agents');
-    expect(() => validateStepGraph(steps)).not.toThrow();
     expect(steps.find((s) => s.id === 'agents')!.teardown?.owns).toEqual({ agent: 'agents' });
+    // Reverse order: the pool (and its queue) after terraform, the agents before it.
+    const ids = steps.map((s) => s.id).reverse();
+    expect(ids.indexOf('agents')).toBeLessThan(ids.indexOf('terraform'));
+    expect(ids.indexOf('agent-pool')).toBeGreaterThan(ids.indexOf('terraform'));
   });
 });
 
