@@ -729,8 +729,9 @@ export class DevOpsAdapter {
     const builds = await this.call('list runs', (a) =>
       a.getBuildApi().then((b) => b.getBuilds(project, [p.id], undefined, undefined, undefined, undefined, undefined, undefined, undefined, undefined, undefined, undefined, 1, undefined, undefined, undefined, QUEUE_TIME_DESCENDING)),
     );
-    const last = [...(builds ?? [])].map((x) => parse(buildSchema, x, 'build')).sort((a, b) => b.id - a.id)[0];
-    return last ? lastRunOf(last) : undefined;
+    // top=1, newest queued first: the one answer is the last run.
+    const last = builds?.[0];
+    return last ? lastRunOf(parse(buildSchema, last, 'build')) : undefined;
   }
 
   /** The tags of one run (its build), e.g. to tell a "model not better" run after `--run`. */

@@ -63,7 +63,7 @@ export class ProcessRunner {
 
   /**
    * A child's environment: the inherited one scrubbed of secrets, plus `extra` (what the adapter
-   * decided this child needs; never a secret today).
+   * decided this child needs; a registered secret there is refused, as on a command line).
    */
   env(extra?: Record<string, string | undefined>): NodeJS.ProcessEnv {
     const env: NodeJS.ProcessEnv = {};
@@ -73,6 +73,7 @@ export class ProcessRunner {
     }
     for (const [k, v] of Object.entries(extra ?? {})) {
       if (v === undefined) delete env[k];
+      else if (this.redactor.redact(v) !== v) throw new Error(`refusing to pass a secret in ${k} to a child process (this is a bug in azure-mlops; please report it)`);
       else env[k] = v;
     }
     return env;

@@ -3,6 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { Redactor } from '../../src/ui/redact.js';
+import { ProcessRunner } from '../../src/adapters/process.js';
+import { Logger } from '../../src/ui/logger.js';
 import { StateStore } from '../../src/engine/state.js';
 import { UsageError } from '../../src/engine/errors.js';
 import { writeFileSync } from 'node:fs';
@@ -22,6 +24,23 @@ describe('Redactor', () => {
     r.add('');
     r.add('ab');
     expect(r.redact('about')).toBe('about');
+  });
+});
+
+describe('ProcessRunner: a secret never reaches a child', () => {
+  const runner = () => {
+    const r = new Redactor();
+    r.add(CANARY);
+    const log = new Logger({ out: process.stdout, err: process.stderr, color: false, verbose: false, json: false, redactor: r });
+    return new ProcessRunner(log, r, { PATH: '/usr/bin', AZURE_DEVOPS_EXT_PAT: CANARY, MY_COPY: `x${CANARY}`, HOME: '/h' });
+  };
+  it('not on its command line', () => {
+    expect(() => runner().assertNoSecretInArgs('az', ['--token', CANARY])).toThrow(/refusing to pass a secret on the command line/);
+  });
+  it('not in the environment it inherits, nor in what an adapter adds', () => {
+    const env = runner().env({ ARM_SUBSCRIPTION_ID: 'sub' });
+    expect(env).toEqual({ PATH: '/usr/bin', HOME: '/h', ARM_SUBSCRIPTION_ID: 'sub' });
+    expect(() => runner().env({ TF_VAR_x: CANARY })).toThrow(/refusing to pass a secret in TF_VAR_x/);
   });
 });
 
